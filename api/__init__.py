@@ -1,0 +1,1 @@
+"""Entrypoints: the FastAPI app, its routers and the `spaces` command line."""

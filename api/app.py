@@ -1,0 +1,41 @@
+"""The FastAPI application: routers, problem+json errors, idempotency, lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import idempotency, problems
+from api.bootstrap import System, build
+from api.routes import accounts, audit, moderation, pages, spaces, stage
+from infrastructure.settings import Settings
+
+DESCRIPTION = """Live audio rooms with an auditable history.
+
+Commands answer with the event store `position` they reached; pass it to a read as
+`?after=<position>` to read your own write. Errors are `application/problem+json`.
+State-changing requests accept an `Idempotency-Key` header."""
+
+
+def create_app(settings: Settings | None = None, system: System | None = None) -> FastAPI:
+    system = system or build(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        system.projections.start()
+        try:
+            yield
+        finally:
+            system.close()
+
+    app = FastAPI(title="Spaces", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.system = system
+    idempotency.create_table(system.views)
+    app.add_middleware(idempotency.IdempotencyMiddleware)
+    problems.install(app)
+    for router in (accounts.router, spaces.router, spaces.feed_router, stage.router,
+                   moderation.router, audit.router, pages.router):
+        app.include_router(router)
+    return app

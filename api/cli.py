@@ -1,0 +1,83 @@
+"""The `spaces` command line: serve, auditor-token, rebuild."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from infrastructure.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {k: v for k, v in vars(args).items()
+                 if k in ("host", "port", "data_dir") and v is not None}
+    return Settings(**overrides)
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(args)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    print(f"Spaces on http://{settings.host}:{settings.port} (docs at /docs), "
+          f"data in {settings.data_dir.resolve()}", file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+def auditor_token(args: argparse.Namespace) -> int:
+    from infrastructure.tokens import AUDITOR, TokenSigner, load_or_create_secret
+
+    settings = _settings(args)
+    secret = load_or_create_secret(settings.secret, settings.data_dir)
+    print(TokenSigner(secret, settings.token_ttl_days * 86400).issue(args.name, AUDITOR))
+    return 0
+
+
+def rebuild(args: argparse.Namespace) -> int:
+    from api.bootstrap import build
+    from api.progress import ProgressBar
+
+    system = build(_settings(args))
+    try:
+        bar = ProgressBar(system.app.position(), "rebuilding views:")
+        done = system.projections.rebuild(progress=bar.update)
+        bar.finish(done)
+        print(f"Rebuilt every view from {done} events.", file=sys.stderr)
+    finally:
+        system.close()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="spaces", description="Live audio rooms with an auditable history.")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    def command(name: str, run, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.add_argument("--data-dir", type=Path, help="where events, views and the secret live "
+                         "(default ./var, or SPACES_DATA_DIR)")
+        sub.set_defaults(run=run)
+        return sub
+
+    serve_command = command("serve", serve, "Run the HTTP API on the embedded default.")
+    serve_command.add_argument("--host", help="default 127.0.0.1 (SPACES_HOST)")
+    serve_command.add_argument("--port", type=int, help="default 8000 (SPACES_PORT)")
+    token = command("auditor-token", auditor_token, "Print a bearer token with the auditor role.")
+    token.add_argument("name", help="who the auditor is; recorded as the token's subject")
+    command("rebuild", rebuild, "Rebuild every read model from the event store.")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

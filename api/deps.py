@@ -1,0 +1,79 @@
+"""Dependency aliases: the running system, the caller, read-your-writes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.bootstrap import System
+from api.problems import Problem
+from infrastructure.tokens import AUDITOR, USER, BadToken, Caller
+
+bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/accounts or `spaces auditor-token`")
+
+
+def get_system(request: Request) -> System:
+    return request.app.state.system
+
+
+SystemDep = Annotated[System, Depends(get_system)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def optional_caller(system: SystemDep, credentials: Credentials) -> Caller | None:
+    if credentials is None:
+        return None
+    try:
+        return system.tokens.verify(credentials.credentials)
+    except BadToken as error:
+        raise Problem(401, str(error), {"WWW-Authenticate": "Bearer"}) from None
+
+
+OptionalCaller = Annotated[Caller | None, Depends(optional_caller)]
+
+
+def current_user(caller: OptionalCaller) -> UUID:
+    if caller is None:
+        raise Problem(401, "Send a bearer token: register with POST /v1/accounts.",
+                      {"WWW-Authenticate": "Bearer"})
+    if caller.role != USER:
+        raise Problem(403, "Auditors read history; they cannot act in Spaces.")
+    return UUID(caller.subject)
+
+
+def auditor(caller: OptionalCaller) -> Caller:
+    if caller is None:
+        raise Problem(401, "Send an auditor's bearer token (spaces auditor-token NAME).",
+                      {"WWW-Authenticate": "Bearer"})
+    if caller.role != AUDITOR:
+        raise Problem(403, "Only auditors may read the full history.")
+    return caller
+
+
+CurrentUser = Annotated[UUID, Depends(current_user)]
+Auditor = Annotated[Caller, Depends(auditor)]
+
+
+def caught_up(
+    system: SystemDep,
+    after: Annotated[int | None, Query(ge=0, description="wait until the views include this event store position")] = None,
+) -> None:
+    if after is not None and not system.projections.wait_for(
+        after, system.settings.read_your_writes_timeout
+    ):
+        raise Problem(503, f"The views have not reached position {after} yet; retry shortly.",
+                      {"Retry-After": "1"})
+
+
+CaughtUp = Depends(caught_up)
+
+
+def parse_id(raw: str, what: str = "Space") -> UUID:
+    """A malformed id names nothing, so it is a 404 like any unknown id."""
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise Problem(404, f"No {what} has the id {raw!r}.") from None

@@ -1,0 +1,73 @@
+"""Accounts, follows, account-wide blocks and the invitation inbox."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from api.deps import CaughtUp, CurrentUser, SystemDep, parse_id
+from api.presenters import person
+from api.problems import Problem
+from api.schemas import AccountCreated, AccountView, Done, Invitation, NewAccount
+from projections.inbox import inbox
+
+router = APIRouter(prefix="/v1", tags=["accounts"])
+
+
+@router.post("/accounts", status_code=201, response_model=AccountCreated)
+def register(body: NewAccount, system: SystemDep) -> AccountCreated:
+    if not system.settings.signup_enabled:
+        raise Problem(403, "Self-service sign-up is switched off on this server.")
+    done = system.app.register_account(body.handle)
+    token = system.tokens.issue(str(done.id))
+    return AccountCreated(id=done.id, handle=body.handle, token=token, position=done.position)
+
+
+@router.get("/accounts/{account_id}", response_model=AccountView)
+def account(account_id: str, system: SystemDep) -> AccountView:
+    found = parse_id(account_id, "account")
+    return AccountView(id=found, handle=system.app.handle_of(found))
+
+
+def _as_self(account_id: str, caller: UUID) -> UUID:
+    if parse_id(account_id, "account") != caller:
+        raise Problem(403, "You can change only your own follows and blocks.")
+    return caller
+
+
+@router.put("/accounts/{account_id}/following/{target}", response_model=Done)
+def follow(account_id: str, target: str, caller: CurrentUser, system: SystemDep) -> Done:
+    outcome = system.app.follow(_as_self(account_id, caller), parse_id(target, "account"))
+    return Done(id=outcome.id, position=outcome.position)
+
+
+@router.delete("/accounts/{account_id}/following/{target}", response_model=Done)
+def unfollow(account_id: str, target: str, caller: CurrentUser, system: SystemDep) -> Done:
+    outcome = system.app.unfollow(_as_self(account_id, caller), parse_id(target, "account"))
+    return Done(id=outcome.id, position=outcome.position)
+
+
+@router.put("/accounts/{account_id}/blocked/{target}", response_model=Done)
+def block(account_id: str, target: str, caller: CurrentUser, system: SystemDep) -> Done:
+    outcome = system.app.block(_as_self(account_id, caller), parse_id(target, "account"))
+    return Done(id=outcome.id, position=outcome.position)
+
+
+@router.delete("/accounts/{account_id}/blocked/{target}", response_model=Done)
+def unblock(account_id: str, target: str, caller: CurrentUser, system: SystemDep) -> Done:
+    outcome = system.app.unblock(_as_self(account_id, caller), parse_id(target, "account"))
+    return Done(id=outcome.id, position=outcome.position)
+
+
+@router.get("/invitations", response_model=list[Invitation], dependencies=[CaughtUp])
+def my_invitations(caller: CurrentUser, system: SystemDep) -> list[Invitation]:
+    """Your inbox: the open invitations to speak that hosts sent you."""
+    return [
+        Invitation(
+            space_id=row["space_id"], title=row["title"], state=row["state"],
+            invited_by=person(row["invited_by"], row["invited_by_handle"]),
+            invited_at=row["invited_at"],
+        )
+        for row in inbox(system.views, str(caller))
+    ]

@@ -1,0 +1,52 @@
+"""The shareable public page of a Space, and the health check."""
+
+from __future__ import annotations
+
+from html import escape
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from api.deps import OptionalCaller, SystemDep
+from api.problems import Problem
+from api.visibility import visible_space
+from projections.spaces import SpaceQueries
+
+router = APIRouter(tags=["pages"])
+
+
+@router.get("/s/{space_id}", response_class=HTMLResponse)
+def public_page(space_id: str, caller: OptionalCaller, system: SystemDep) -> HTMLResponse:
+    try:
+        row = visible_space(system, space_id, caller)
+    except Problem as problem:
+        return HTMLResponse(_page("Spaces", f"<p>{escape(problem.detail)}</p>"), problem.status)
+    speakers = "".join(
+        f"<li>@{escape(s['handle'] or '?')}{' (muted)' if s['muted'] else ''}</li>"
+        for s in SpaceQueries(system.views).stage(space_id)
+    )
+    body = (
+        f"<h1>{escape(row['title'])}</h1>"
+        f"<p>Hosted by @{escape(row['host_handle'] or '?')} · <strong>{escape(row['state'])}</strong>"
+        f" · {row['listener_count']} listening</p>"
+        f"<h2>On stage</h2><ul>{speakers}</ul>"
+    )
+    return HTMLResponse(_page(row["title"], body))
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{escape(title)}</title></head><body><main>{body}</main></body></html>"
+    )
+
+
+@router.get("/healthz")
+def health(system: SystemDep) -> dict:
+    """Live and ready: the event store answers, and how far the views have got."""
+    return {
+        "status": "ok",
+        "event_store_position": system.app.position(),
+        "views_position": system.projections.position(),
+    }

@@ -1,0 +1,101 @@
+"""Spaces: create, launch, switch, end; the public listing, one Space, the feed, reactions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import CaughtUp, CurrentUser, OptionalCaller, SystemDep, parse_id
+from api.presenters import link, space_summary, space_view, speakers
+from api.problems import Problem
+from api.schemas import Done, NewSpace, Reaction, SpaceChanges, SpaceCreated, SpacePage, SpaceView
+from api.visibility import is_host, visible_space
+from projections.feed import feed
+from projections.inbox import open_invitees
+from projections.spaces import SpaceQueries
+
+router = APIRouter(prefix="/v1/spaces", tags=["spaces"])
+Limit = Annotated[int, Query(ge=1, le=100)]
+
+
+@router.post("", status_code=201, response_model=SpaceCreated)
+def create(body: NewSpace, caller: CurrentUser, system: SystemDep, response: Response) -> SpaceCreated:
+    done = system.app.create_space(
+        caller, body.title, body.speaker_policy, body.transcripts, body.recording,
+        body.scheduled_for,
+    )
+    response.headers["Location"] = f"/v1/spaces/{done.id}"
+    return SpaceCreated(id=done.id, position=done.position, state="created", link=link(str(done.id)))
+
+
+@router.post("/{space_id}/launch", response_model=Done)
+def launch(space_id: str, caller: CurrentUser, system: SystemDep) -> Done:
+    return Done(**vars(system.app.launch(parse_id(space_id), caller)))
+
+
+@router.post("/{space_id}/end", response_model=Done)
+def end(space_id: str, caller: CurrentUser, system: SystemDep) -> Done:
+    return Done(**vars(system.app.end(parse_id(space_id), caller)))
+
+
+@router.patch("/{space_id}", response_model=Done)
+def switch(space_id: str, body: SpaceChanges, caller: CurrentUser, system: SystemDep) -> Done:
+    """The host turns transcripts or recording on or off, or moves the scheduled start."""
+    found = parse_id(space_id)
+    if body.scheduled_for is not None:
+        system.app.schedule(found, caller, body.scheduled_for)
+    done = system.app.switch(found, caller, transcripts=body.transcripts, recording=body.recording)
+    return Done(**vars(done))
+
+
+@router.get("", response_model=SpacePage, dependencies=[CaughtUp])
+def listing(system: SystemDep, limit: Limit = 20,
+            cursor: Annotated[int | None, Query(ge=0)] = None) -> SpacePage:
+    """Live Spaces, newest first. Pass `next_cursor` back as `cursor` for the next page."""
+    rows = SpaceQueries(system.views).live(limit, cursor)
+    next_cursor = rows[-1]["live_seq"] if len(rows) == limit else None
+    return SpacePage(items=[space_summary(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/{space_id}", response_model=SpaceView, dependencies=[CaughtUp])
+def one(space_id: str, caller: OptionalCaller, system: SystemDep) -> SpaceView:
+    row = visible_space(system, space_id, caller)
+    queries = SpaceQueries(system.views)
+    details = {"speakers": speakers(queries.stage(space_id))}
+    if is_host(row, caller):
+        details["speak_requests"] = [
+            {"id": r["user_id"], "handle": r["handle"]} for r in queries.speak_requests(space_id)
+        ]
+        details["open_invitations"] = open_invitees(system.views, space_id)
+    return space_view(row, **details)
+
+
+@router.post("/{space_id}/reactions", status_code=202)
+def react(space_id: str, body: Reaction, caller: CurrentUser, system: SystemDep) -> dict:
+    """Listeners and speakers react; reactions are not stored, they go to the live stream."""
+    queries = SpaceQueries(system.views)
+    row = queries.space(space_id)
+    if row is None:
+        raise Problem(404, f"No Space has the id {space_id!r}.")
+    why = queries.is_kept_out(space_id, row["host_id"], str(caller))
+    if why:
+        raise Problem(403, why)
+    if row["state"] != "live":
+        raise Problem(409, "This Space has ended." if row["state"] == "ended"
+                      else "Reactions open when the Space goes live.")
+    wait = system.reactions.take(str(caller))
+    if wait:
+        raise Problem(429, "Too many reactions; slow down.", {"Retry-After": str(wait)})
+    system.live.publish(space_id, "reaction", {"user_id": str(caller), "emoji": body.emoji})
+    return {"emoji": body.emoji}
+
+
+feed_router = APIRouter(prefix="/v1", tags=["spaces"])
+
+
+@feed_router.get("/feed", response_model=SpacePage, dependencies=[CaughtUp])
+def my_feed(caller: CurrentUser, system: SystemDep, limit: Limit = 50) -> SpacePage:
+    """Live Spaces (newest first), then upcoming ones, of the people you follow."""
+    return SpacePage(items=[space_summary(r) for r in feed(system.views, str(caller), limit)],
+                     next_cursor=None)

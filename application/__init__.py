@@ -1,0 +1,1 @@
+"""The command side: an eventsourcing Application whose methods are the Space commands."""

@@ -1,0 +1,1 @@
+"""The Spaces domain: aggregates and their rules. Imports nothing but `eventsourcing.domain`."""

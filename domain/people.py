@@ -1,0 +1,137 @@
+"""The people side: accounts, and one aggregate per follow or block edge.
+
+Edges are aggregates of their own so that a host with a million followers
+never loads a million-item list. Their ids derive from the two accounts, so
+the application finds an edge without an index and two racing follows of the
+same pair collide in the event store instead of creating two edges.
+"""
+
+from __future__ import annotations
+
+import re
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput
+
+HANDLE_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,30}$")
+_NAMESPACE = uuid5(NAMESPACE_URL, "https://spaces.invalid/")
+
+
+def account_id_for(handle: str) -> UUID:
+    """Handles are unique regardless of case: the id is derived from the lowered handle."""
+    return uuid5(_NAMESPACE, "account:" + handle.lower())
+
+
+def follow_id(follower_id: UUID, followee_id: UUID) -> UUID:
+    return uuid5(_NAMESPACE, f"follow:{follower_id}:{followee_id}")
+
+
+def block_id(blocker_id: UUID, blocked_id: UUID) -> UUID:
+    return uuid5(_NAMESPACE, f"block:{blocker_id}:{blocked_id}")
+
+
+class Account(Aggregate):
+    TOPIC = "spaces:Account"
+
+    class Created(Aggregate.Created):
+        TOPIC = "spaces:Account.Created"
+
+    @staticmethod
+    def create_id(handle: str) -> UUID:
+        return account_id_for(handle)
+
+    @classmethod
+    def register(cls, handle: str) -> Account:
+        if not HANDLE_PATTERN.match(handle):
+            raise InvalidInput("A handle is 1 to 30 letters, digits or underscores.")
+        return cls(handle)
+
+    @event("AccountRegistered", topic="spaces:AccountRegistered")
+    def __init__(self, handle: str):
+        self.handle = handle
+
+
+class Follow(Aggregate):
+    """Whether `follower_id` follows `followee_id`. Every follow, first or repeated, is `Followed`."""
+
+    TOPIC = "spaces:Follow"
+
+    class Created(Aggregate.Created):
+        TOPIC = "spaces:Follow.Created"
+
+    @staticmethod
+    def create_id(follower_id: UUID, followee_id: UUID) -> UUID:
+        return follow_id(follower_id, followee_id)
+
+    @classmethod
+    def between(cls, follower_id: UUID, followee_id: UUID) -> Follow:
+        if follower_id == followee_id:
+            raise InvalidInput("You cannot follow yourself.")
+        return cls(follower_id, followee_id)
+
+    @event("FollowEdgeCreated", topic="spaces:FollowEdgeCreated")
+    def __init__(self, follower_id: UUID, followee_id: UUID):
+        self.follower_id = follower_id
+        self.followee_id = followee_id
+        self.active = False
+
+    def follow(self) -> None:
+        """Following twice is not an error: the second time changes nothing."""
+        if not self.active:
+            self._followed(follower_id=self.follower_id, followee_id=self.followee_id)
+
+    @event("Followed", topic="spaces:Followed")
+    def _followed(self, follower_id: UUID, followee_id: UUID) -> None:
+        self.active = True
+
+    def unfollow(self) -> None:
+        if self.active:
+            self._unfollowed(follower_id=self.follower_id, followee_id=self.followee_id)
+
+    @event("Unfollowed", topic="spaces:Unfollowed")
+    def _unfollowed(self, follower_id: UUID, followee_id: UUID) -> None:
+        self.active = False
+
+
+class Block(Aggregate):
+    """Whether `blocker_id` (a host) keeps `blocked_id` out of all of their Spaces."""
+
+    TOPIC = "spaces:Block"
+
+    class Created(Aggregate.Created):
+        TOPIC = "spaces:Block.Created"
+
+    @staticmethod
+    def create_id(blocker_id: UUID, blocked_id: UUID) -> UUID:
+        return block_id(blocker_id, blocked_id)
+
+    @classmethod
+    def between(cls, blocker_id: UUID, blocked_id: UUID) -> Block:
+        if blocker_id == blocked_id:
+            raise InvalidInput("You cannot block yourself.")
+        return cls(blocker_id, blocked_id)
+
+    @event("BlockEdgeCreated", topic="spaces:BlockEdgeCreated")
+    def __init__(self, blocker_id: UUID, blocked_id: UUID):
+        self.blocker_id = blocker_id
+        self.blocked_id = blocked_id
+        self.active = False
+
+    def block(self, reason: str | None = None) -> None:
+        """Blocking twice is not an error: the second time changes nothing."""
+        if not self.active:
+            self._blocked(blocker_id=self.blocker_id, blocked_id=self.blocked_id, reason=reason)
+
+    @event("Blocked", topic="spaces:Blocked")
+    def _blocked(self, blocker_id: UUID, blocked_id: UUID, reason: str | None) -> None:
+        self.active = True
+
+    def unblock(self) -> None:
+        if self.active:
+            self._unblocked(blocker_id=self.blocker_id, blocked_id=self.blocked_id)
+
+    @event("Unblocked", topic="spaces:Unblocked")
+    def _unblocked(self, blocker_id: UUID, blocked_id: UUID) -> None:
+        self.active = False

@@ -1,0 +1,339 @@
+"""The Space aggregate: a live audio room, its stage and its moderation.
+
+Public methods are the commands: they check the rules and raise domain errors.
+The private `@event` methods only apply state, so replaying old events never
+re-runs today's rules. Facts that live on other aggregates (does the host block
+or follow this user?) are passed in by the application.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput, NotAllowed, RuleBroken, SpaceHasEnded
+
+SPEAKER_POLICIES = ("everyone", "following", "invited")
+DEFAULT_STAGE_LIMIT = 10
+MAX_OPEN_INVITATIONS = 10
+MAX_TITLE_LENGTH = 120
+
+CREATED, LIVE, ENDED = "created", "live", "ended"
+
+
+class Space(Aggregate):
+    TOPIC = "spaces:Space"
+
+    class Created(Aggregate.Created):
+        TOPIC = "spaces:Space.Created"
+
+    @classmethod
+    def create(
+        cls,
+        host_id: UUID,
+        title: str,
+        speaker_policy: str = "everyone",
+        transcripts: bool = False,
+        recording: bool = False,
+        stage_limit: int = DEFAULT_STAGE_LIMIT,
+    ) -> Space:
+        title = title.strip()
+        if not 1 <= len(title) <= MAX_TITLE_LENGTH:
+            raise InvalidInput(f"A title is 1 to {MAX_TITLE_LENGTH} characters.")
+        if speaker_policy not in SPEAKER_POLICIES:
+            raise InvalidInput(f"speaker_policy is one of {', '.join(SPEAKER_POLICIES)}.")
+        if stage_limit < 1:
+            raise InvalidInput("The stage holds at least the host.")
+        space = cls(host_id, title, speaker_policy, stage_limit)
+        # The switches start off; turning one on at creation is the host's first command.
+        if transcripts:
+            space.switch_transcripts(host_id, True)
+        if recording:
+            space.start_recording(host_id)
+        return space
+
+    @event("SpaceCreated", topic="spaces:SpaceCreated")
+    def __init__(self, host_id: UUID, title: str, speaker_policy: str, stage_limit: int):
+        self.host_id = host_id
+        self.title = title
+        self.speaker_policy = speaker_policy
+        self.stage_limit = stage_limit
+        self.state = CREATED
+        self.scheduled_for: datetime | None = None
+        self.transcripts = False
+        self.recording = False
+        self.stage: dict[UUID, bool] = {host_id: True}  # speaker -> muted; the host starts muted
+        self.invited: set[UUID] = set()
+        self.speak_requests: set[UUID] = set()
+        self.removed: set[UUID] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def schedule(self, actor: UUID, scheduled_for: datetime, now: datetime) -> None:
+        self._require_host(actor)
+        if self.state != CREATED:
+            raise RuleBroken("Only a Space that has not started yet can be scheduled.")
+        if scheduled_for <= now:
+            raise InvalidInput("scheduled_for must be in the future.")
+        self._scheduled(scheduled_for=scheduled_for)
+
+    @event("SpaceScheduled", topic="spaces:SpaceScheduled")
+    def _scheduled(self, scheduled_for: datetime) -> None:
+        self.scheduled_for = scheduled_for
+
+    def launch(self, actor: UUID) -> None:
+        self._require_host(actor)
+        if self.state == LIVE:
+            raise RuleBroken("This Space is live already.")
+        self._launched()
+
+    @event("SpaceLaunched", topic="spaces:SpaceLaunched")
+    def _launched(self) -> None:
+        self.state = LIVE
+
+    def end(self, actor: UUID) -> None:
+        self._require_host(actor)
+        self._ended(ended_by=actor)
+
+    @event("SpaceEnded", topic="spaces:SpaceEnded")
+    def _ended(self, ended_by: UUID) -> None:
+        self.state = ENDED
+
+    # -- invitations and speak requests ----------------------------------------------------
+
+    def invite(self, actor: UUID, user_id: UUID, *, user_is_blocked: bool) -> None:
+        self._require_host(actor)
+        self._require_can_join_stage(user_id, user_is_blocked)
+        if user_id in self.invited:
+            raise RuleBroken("This user already has an open invitation.")
+        if len(self.invited) >= MAX_OPEN_INVITATIONS:
+            raise RuleBroken(f"A Space has at most {MAX_OPEN_INVITATIONS} open invitations.")
+        self._speaker_invited(user_id=user_id, invited_by=actor)
+
+    @event("SpeakerInvited", topic="spaces:SpeakerInvited")
+    def _speaker_invited(self, user_id: UUID, invited_by: UUID) -> None:
+        self.invited.add(user_id)
+
+    def accept_invitation(self, actor: UUID, *, actor_is_blocked: bool) -> None:
+        self._require_open_invitation(actor)
+        self._require_taking_part(actor, actor_is_blocked)
+        self._require_free_seat()
+        self._invitation_accepted(user_id=actor)
+
+    @event("InvitationAccepted", topic="spaces:InvitationAccepted")
+    def _invitation_accepted(self, user_id: UUID) -> None:
+        self.invited.discard(user_id)
+        self.speak_requests.discard(user_id)
+        self.stage[user_id] = True
+
+    def decline_invitation(self, actor: UUID) -> None:
+        self._require_open_invitation(actor)
+        self._invitation_declined(user_id=actor)
+
+    @event("InvitationDeclined", topic="spaces:InvitationDeclined")
+    def _invitation_declined(self, user_id: UUID) -> None:
+        self.invited.discard(user_id)
+
+    def request_to_speak(
+        self, actor: UUID, *, actor_is_blocked: bool, host_follows_actor: bool
+    ) -> None:
+        self._require_not_ended()
+        self._require_taking_part(actor, actor_is_blocked)
+        if self.state != LIVE:
+            raise RuleBroken("Requests to speak open when the Space goes live.")
+        if actor in self.stage:
+            raise RuleBroken("You are on the stage already.")
+        if actor in self.speak_requests:
+            raise RuleBroken("You have asked to speak already; the host will answer.")
+        if self.speaker_policy == "invited":
+            raise NotAllowed("In this Space only people the host invites may speak.")
+        if self.speaker_policy == "following" and not host_follows_actor:
+            raise NotAllowed("In this Space only people the host follows may ask to speak.")
+        self._speak_requested(user_id=actor)
+
+    @event("SpeakRequested", topic="spaces:SpeakRequested")
+    def _speak_requested(self, user_id: UUID) -> None:
+        self.speak_requests.add(user_id)
+
+    # -- the stage -------------------------------------------------------------------------
+
+    def grant_speaker(self, actor: UUID, user_id: UUID, *, user_is_blocked: bool) -> None:
+        self._require_host(actor)
+        self._require_can_join_stage(user_id, user_is_blocked)
+        self._require_free_seat()
+        self._speaker_granted(user_id=user_id, granted_by=actor)
+
+    @event("SpeakerGranted", topic="spaces:SpeakerGranted")
+    def _speaker_granted(self, user_id: UUID, granted_by: UUID) -> None:
+        self.invited.discard(user_id)
+        self.speak_requests.discard(user_id)
+        self.stage[user_id] = True
+
+    def revoke_speaker(self, actor: UUID, user_id: UUID) -> None:
+        """The host takes someone off the stage, or a speaker leaves it (actor == user_id)."""
+        self._require_not_ended()
+        if actor != user_id:
+            self._require_host(actor)
+        if user_id == self.host_id:
+            raise RuleBroken("The host stays on the stage until the Space ends.")
+        self._require_on_stage(user_id)
+        if actor == user_id:
+            self._speaker_left_stage(user_id=user_id)
+        else:
+            self._speaker_revoked(user_id=user_id, revoked_by=actor)
+
+    @event("SpeakerRevoked", topic="spaces:SpeakerRevoked")
+    def _speaker_revoked(self, user_id: UUID, revoked_by: UUID) -> None:
+        self.stage.pop(user_id, None)
+
+    @event("SpeakerLeftStage", topic="spaces:SpeakerLeftStage")
+    def _speaker_left_stage(self, user_id: UUID) -> None:
+        self.stage.pop(user_id, None)
+
+    def mute_speaker(self, actor: UUID, user_id: UUID) -> None:
+        """The host mutes any speaker; a speaker mutes themselves. Muting twice changes nothing."""
+        self._require_not_ended()
+        if actor != user_id:
+            self._require_host(actor)
+        self._require_on_stage(user_id)
+        if not self.stage[user_id]:
+            self._speaker_muted(user_id=user_id, muted_by=actor)
+
+    @event("SpeakerMuted", topic="spaces:SpeakerMuted")
+    def _speaker_muted(self, user_id: UUID, muted_by: UUID) -> None:
+        self.stage[user_id] = True
+
+    def unmute(self, actor: UUID, user_id: UUID) -> None:
+        """Only speakers unmute themselves, and only once the Space is live."""
+        self._require_not_ended()
+        if actor != user_id:
+            raise NotAllowed("Only a speaker can turn their own microphone on.")
+        self._require_on_stage(user_id)
+        if self.state != LIVE:
+            raise RuleBroken("Microphones stay off until the Space goes live.")
+        if self.stage[user_id]:
+            self._speaker_unmuted(user_id=user_id)
+
+    @event("SpeakerUnmuted", topic="spaces:SpeakerUnmuted")
+    def _speaker_unmuted(self, user_id: UUID) -> None:
+        self.stage[user_id] = False
+
+    # -- moderation ------------------------------------------------------------------------
+
+    def remove_user(self, actor: UUID, user_id: UUID, reason: str | None = None) -> None:
+        self._require_host(actor)
+        if user_id == self.host_id:
+            raise InvalidInput("The host cannot remove themselves; end the Space instead.")
+        if user_id in self.removed:
+            raise RuleBroken("This user was removed from this Space already.")
+        self._user_removed(user_id=user_id, removed_by=actor, reason=reason)
+
+    @event("UserRemoved", topic="spaces:UserRemoved")
+    def _user_removed(self, user_id: UUID, removed_by: UUID, reason: str | None) -> None:
+        self._leave_everything(user_id)
+        self.removed.add(user_id)
+
+    def report_user(
+        self, actor: UUID, user_id: UUID, reason: str, *, actor_is_blocked: bool
+    ) -> None:
+        self._require_not_ended()
+        self._require_taking_part(actor, actor_is_blocked)
+        if actor == user_id:
+            raise InvalidInput("You cannot report yourself.")
+        if not reason.strip():
+            raise InvalidInput("A report needs a reason.")
+        self._user_reported(user_id=user_id, reported_by=actor, reason=reason.strip())
+
+    @event("UserReported", topic="spaces:UserReported")
+    def _user_reported(self, user_id: UUID, reported_by: UUID, reason: str) -> None:
+        pass  # a report is a record for moderators; it changes nothing in the room
+
+    def block_user(
+        self, actor: UUID, user_id: UUID, reason: str | None = None, *, already_blocked: bool
+    ) -> None:
+        """Records the block in this Space and takes the user out of it; the application
+        records the account-wide block edge in the same save."""
+        self._require_host(actor)
+        if user_id == self.host_id:
+            raise InvalidInput("You cannot block yourself.")
+        if already_blocked:
+            raise RuleBroken("You have blocked this user already.")
+        self._user_blocked(user_id=user_id, blocked_by=actor, reason=reason)
+
+    @event("UserBlocked", topic="spaces:UserBlocked")
+    def _user_blocked(self, user_id: UUID, blocked_by: UUID, reason: str | None) -> None:
+        self._leave_everything(user_id)
+
+    def _leave_everything(self, user_id: UUID) -> None:
+        self.stage.pop(user_id, None)
+        self.invited.discard(user_id)
+        self.speak_requests.discard(user_id)
+
+    # -- switches --------------------------------------------------------------------------
+
+    def switch_transcripts(self, actor: UUID, on: bool) -> None:
+        self._require_host(actor)
+        if on != self.transcripts:
+            self._transcripts_switched(on=on)
+
+    @event("TranscriptsSwitched", topic="spaces:TranscriptsSwitched")
+    def _transcripts_switched(self, on: bool) -> None:
+        self.transcripts = on
+
+    def start_recording(self, actor: UUID) -> None:
+        self._require_host(actor)
+        if not self.recording:
+            self._recording_started()
+
+    @event("RecordingStarted", topic="spaces:RecordingStarted")
+    def _recording_started(self) -> None:
+        self.recording = True
+
+    def stop_recording(self, actor: UUID) -> None:
+        self._require_host(actor)
+        if self.recording:
+            self._recording_stopped()
+
+    @event("RecordingStopped", topic="spaces:RecordingStopped")
+    def _recording_stopped(self) -> None:
+        self.recording = False
+
+    # -- rules shared by the commands ------------------------------------------------------
+
+    def _require_not_ended(self) -> None:
+        if self.state == ENDED:
+            raise SpaceHasEnded("This Space has ended.")
+
+    def _require_host(self, actor: UUID) -> None:
+        if actor != self.host_id:
+            raise NotAllowed("Only the host of this Space can do that.")
+        self._require_not_ended()
+
+    def _require_taking_part(self, user_id: UUID, is_blocked: bool) -> None:
+        if user_id in self.removed:
+            raise NotAllowed("You were removed from this Space.")
+        if is_blocked:
+            raise NotAllowed("The host of this Space has blocked you.")
+
+    def _require_can_join_stage(self, user_id: UUID, is_blocked: bool) -> None:
+        if user_id in self.removed:
+            raise RuleBroken("This user was removed from this Space.")
+        if is_blocked:
+            raise RuleBroken("You have blocked this user; unblock them first.")
+        if user_id in self.stage:
+            raise RuleBroken("This user is on the stage already.")
+
+    def _require_open_invitation(self, user_id: UUID) -> None:
+        self._require_not_ended()
+        if user_id not in self.invited:
+            raise RuleBroken("You have no open invitation to speak in this Space.")
+
+    def _require_free_seat(self) -> None:
+        if len(self.stage) >= self.stage_limit:
+            raise RuleBroken(f"The stage is full: at most {self.stage_limit} speakers.")
+
+    def _require_on_stage(self, user_id: UUID) -> None:
+        if user_id not in self.stage:
+            raise RuleBroken("This user is not on the stage.")

@@ -1,0 +1,1 @@
+"""Adapters: settings, the event store's persistence, the read-model database, tokens."""

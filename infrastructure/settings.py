@@ -1,0 +1,30 @@
+"""Every setting in one place, read from SPACES_* environment variables (see README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SPACES_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+    event_store: Literal["sqlite", "memory"] = Field(
+        "sqlite", description="sqlite keeps events under data_dir; memory is for fast tests"
+    )
+    secret: str | None = Field(
+        None, description="token signing secret; generated once into data_dir when unset"
+    )
+    token_ttl_days: int = 30
+    stage_limit: int = Field(10, ge=1, description="speakers on stage at once, host included")
+    signup_enabled: bool = True
+    anonymous_listening: bool = True
+    read_your_writes_timeout: float = Field(5.0, description="seconds ?after= may wait")
+    reactions_per_second: float = 5.0
+    reaction_burst: int = 20

@@ -1,0 +1,147 @@
+"""Feeds the projections from the event store's notification log, in order.
+
+Each batch runs in one read-model transaction that reads every projection's
+position, applies the events past it and writes the new positions, so a batch
+that fails or is repeated changes nothing twice. The embedded default runs this
+in a thread that the application wakes after every save; it also polls, so
+events written by another process (a CLI command) arrive too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from projections.accounts import AccountsProjection
+from projections.base import Projection
+from projections.feed import FeedProjection
+from projections.inbox import InboxProjection
+from projections.moderation import ModerationProjection
+from projections.spaces import SpacesProjection
+
+log = logging.getLogger(__name__)
+
+POSITIONS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS projection_positions "
+    "(name TEXT PRIMARY KEY, position INTEGER NOT NULL)"
+)
+
+
+def all_projections() -> list[Projection]:
+    return [
+        AccountsProjection(), SpacesProjection(), FeedProjection(),
+        InboxProjection(), ModerationProjection(),
+    ]
+
+
+class ProjectionRunner:
+    def __init__(
+        self, app: Any, views: Any, projections: Sequence[Projection] | None = None,
+        batch_size: int = 500, poll_interval: float = 0.5,
+    ):
+        self.app = app
+        self.views = views
+        self.projections = list(projections or all_projections())
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._caught_up = threading.Condition()
+        self._position = 0
+        self._thread: threading.Thread | None = None
+        self._create_tables()
+
+    # -- running ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.app.saved_listeners.append(lambda _position: self._wake.set())
+        self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                self.catch_up()
+            except Exception:  # keep serving reads; the next wake or poll retries
+                log.exception("projection batch failed; retrying")
+                self._stopped.wait(1.0)
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Processes every event recorded so far; returns how many it processed."""
+        processed = 0
+        while count := self._process_batch():
+            processed += count
+            if progress:
+                progress(processed)
+        return processed
+
+    def _process_batch(self) -> int:
+        with self.views.transaction() as cursor:
+            cursor.execute("SELECT name, position FROM projection_positions")
+            positions = {row[0]: row[1] for row in cursor.fetchall()}
+            start = min(positions.get(p.name, 0) for p in self.projections)
+            notifications = self.app.recorder.select_notifications(
+                start=start, limit=self.batch_size, inclusive_of_start=False
+            )
+            for notification in notifications:
+                event = self.app.mapper.to_domain_event(notification)
+                for projection in self.projections:
+                    if positions.get(projection.name, 0) < notification.id:
+                        projection.process(event, notification.id, cursor)
+            if notifications:
+                last = notifications[-1].id
+                for projection in self.projections:
+                    cursor.execute(
+                        "INSERT INTO projection_positions (name, position) VALUES (?, ?) "
+                        "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                        (projection.name, max(last, positions.get(projection.name, 0))),
+                    )
+        position = notifications[-1].id if notifications else start
+        with self._caught_up:
+            self._position = max(self._position, position)
+            self._caught_up.notify_all()
+        return len(notifications)
+
+    # -- read-your-writes ------------------------------------------------------------------
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Blocks until the views include `position`; False if `timeout` passed first."""
+        self._wake.set()
+        with self._caught_up:
+            return self._caught_up.wait_for(lambda: self._position >= position, timeout)
+
+    def position(self) -> int:
+        row = self.views.row("SELECT MIN(position) AS position FROM projection_positions")
+        return (row or {}).get("position") or 0
+
+    # -- rebuilding ------------------------------------------------------------------------
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Drops every view and replays the whole event store into it."""
+        with self.views.transaction() as cursor:
+            for projection in self.projections:
+                for table in projection.tables:
+                    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+                cursor.execute(
+                    "DELETE FROM projection_positions WHERE name = ?", (projection.name,)
+                )
+        self._create_tables()
+        self._position = 0
+        return self.catch_up(progress)
+
+    def _create_tables(self) -> None:
+        with self.views.transaction() as cursor:
+            cursor.execute(POSITIONS_SCHEMA)
+            for projection in self.projections:
+                for statement in projection.schema:
+                    cursor.execute(statement)

@@ -1,0 +1,194 @@
+"""The Space detail view and the public listing (live Spaces, newest first).
+
+A Space row stays after it ends (the host and auditors may still read it); the
+listing and the feed only select live or upcoming rows, so an ended Space drops
+out of both the moment `SpaceEnded` is projected.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.base import Projection, handles, text
+
+SPACE_COLUMNS = (
+    "s.id, s.host_id, a.handle AS host_handle, s.title, s.state, s.speaker_policy, "
+    "s.transcripts, s.recording, s.scheduled_for, s.created_at, s.launched_at, s.ended_at, "
+    "s.listener_count, s.live_seq, "
+    "(SELECT COUNT(*) FROM stage st WHERE st.space_id = s.id) AS speaker_count"
+)
+
+
+class SpacesProjection(Projection):
+    name = "spaces"
+    tables = ("spaces", "stage", "speak_requests", "removals", "blocks")
+    schema = (
+        "CREATE TABLE IF NOT EXISTS spaces (id TEXT PRIMARY KEY, host_id TEXT NOT NULL, "
+        "title TEXT NOT NULL, state TEXT NOT NULL, speaker_policy TEXT NOT NULL, "
+        "transcripts INTEGER NOT NULL DEFAULT 0, recording INTEGER NOT NULL DEFAULT 0, "
+        "scheduled_for TEXT, created_at TEXT NOT NULL, launched_at TEXT, ended_at TEXT, "
+        "listener_count INTEGER NOT NULL DEFAULT 0, live_seq INTEGER)",
+        "CREATE INDEX IF NOT EXISTS spaces_live ON spaces (state, live_seq)",
+        "CREATE INDEX IF NOT EXISTS spaces_host ON spaces (host_id, state)",
+        "CREATE TABLE IF NOT EXISTS stage (space_id TEXT NOT NULL, user_id TEXT NOT NULL, "
+        "muted INTEGER NOT NULL, since TEXT NOT NULL, PRIMARY KEY (space_id, user_id))",
+        "CREATE TABLE IF NOT EXISTS speak_requests (space_id TEXT NOT NULL, "
+        "user_id TEXT NOT NULL, requested_at TEXT NOT NULL, PRIMARY KEY (space_id, user_id))",
+        "CREATE TABLE IF NOT EXISTS removals (space_id TEXT NOT NULL, user_id TEXT NOT NULL, "
+        "PRIMARY KEY (space_id, user_id))",
+        "CREATE TABLE IF NOT EXISTS blocks (blocker_id TEXT NOT NULL, blocked_id TEXT NOT NULL, "
+        "PRIMARY KEY (blocker_id, blocked_id))",
+    )
+
+    @handles("spaces:SpaceCreated")
+    def created(self, event: Any, position: int, cursor: Any) -> None:
+        space_id, host_id = text(event.originator_id), text(event.host_id)
+        cursor.execute(
+            "INSERT INTO spaces (id, host_id, title, state, speaker_policy, created_at) "
+            "VALUES (?, ?, ?, 'created', ?, ?) ON CONFLICT (id) DO NOTHING",
+            (space_id, host_id, event.title, event.speaker_policy, text(event.timestamp)),
+        )
+        self._seat(cursor, space_id, host_id, event)
+
+    @handles("spaces:SpaceScheduled")
+    def scheduled(self, event: Any, position: int, cursor: Any) -> None:
+        self._set(cursor, event, "scheduled_for = ?", text(event.scheduled_for))
+
+    @handles("spaces:SpaceLaunched")
+    def launched(self, event: Any, position: int, cursor: Any) -> None:
+        self._set(
+            cursor, event, "state = 'live', launched_at = ?, live_seq = ?",
+            text(event.timestamp), position,
+        )
+
+    @handles("spaces:SpaceEnded")
+    def ended(self, event: Any, position: int, cursor: Any) -> None:
+        self._set(cursor, event, "state = 'ended', ended_at = ?", text(event.timestamp))
+        cursor.execute("DELETE FROM speak_requests WHERE space_id = ?", (text(event.originator_id),))
+
+    @handles("spaces:TranscriptsSwitched")
+    def transcripts_switched(self, event: Any, position: int, cursor: Any) -> None:
+        self._set(cursor, event, "transcripts = ?", int(event.on))
+
+    @handles("spaces:RecordingStarted", "spaces:RecordingStopped")
+    def recording_switched(self, event: Any, position: int, cursor: Any) -> None:
+        self._set(cursor, event, "recording = ?", int(type(event).TOPIC.endswith("Started")))
+
+    @handles("spaces:SpeakRequested")
+    def speak_requested(self, event: Any, position: int, cursor: Any) -> None:
+        cursor.execute(
+            "INSERT INTO speak_requests (space_id, user_id, requested_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (text(event.originator_id), text(event.user_id), text(event.timestamp)),
+        )
+
+    @handles("spaces:InvitationAccepted", "spaces:SpeakerGranted")
+    def seated(self, event: Any, position: int, cursor: Any) -> None:
+        space_id, user_id = text(event.originator_id), text(event.user_id)
+        self._seat(cursor, space_id, user_id, event)
+        self._drop_request(cursor, space_id, user_id)
+
+    @handles("spaces:SpeakerRevoked", "spaces:SpeakerLeftStage")
+    def unseated(self, event: Any, position: int, cursor: Any) -> None:
+        cursor.execute(
+            "DELETE FROM stage WHERE space_id = ? AND user_id = ?",
+            (text(event.originator_id), text(event.user_id)),
+        )
+
+    @handles("spaces:SpeakerMuted", "spaces:SpeakerUnmuted")
+    def muting(self, event: Any, position: int, cursor: Any) -> None:
+        cursor.execute(
+            "UPDATE stage SET muted = ? WHERE space_id = ? AND user_id = ?",
+            (int(type(event).TOPIC.endswith("Muted")), text(event.originator_id), text(event.user_id)),
+        )
+
+    @handles("spaces:UserRemoved", "spaces:UserBlocked")
+    def taken_out(self, event: Any, position: int, cursor: Any) -> None:
+        space_id, user_id = text(event.originator_id), text(event.user_id)
+        self.unseated(event, position, cursor)
+        self._drop_request(cursor, space_id, user_id)
+        if type(event).TOPIC == "spaces:UserRemoved":
+            cursor.execute(
+                "INSERT INTO removals (space_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (space_id, user_id),
+            )
+
+    @handles("spaces:Blocked")
+    def blocked(self, event: Any, position: int, cursor: Any) -> None:
+        cursor.execute(
+            "INSERT INTO blocks (blocker_id, blocked_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (text(event.blocker_id), text(event.blocked_id)),
+        )
+
+    @handles("spaces:Unblocked")
+    def unblocked(self, event: Any, position: int, cursor: Any) -> None:
+        cursor.execute(
+            "DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?",
+            (text(event.blocker_id), text(event.blocked_id)),
+        )
+
+    @staticmethod
+    def _set(cursor: Any, event: Any, assignments: str, *values: Any) -> None:
+        cursor.execute(
+            f"UPDATE spaces SET {assignments} WHERE id = ?", (*values, text(event.originator_id))
+        )
+
+    @staticmethod
+    def _seat(cursor: Any, space_id: str | None, user_id: str | None, event: Any) -> None:
+        cursor.execute(
+            "INSERT INTO stage (space_id, user_id, muted, since) VALUES (?, ?, 1, ?) "
+            "ON CONFLICT DO NOTHING",
+            (space_id, user_id, text(event.timestamp)),
+        )
+
+    @staticmethod
+    def _drop_request(cursor: Any, space_id: str | None, user_id: str | None) -> None:
+        cursor.execute(
+            "DELETE FROM speak_requests WHERE space_id = ? AND user_id = ?", (space_id, user_id)
+        )
+
+
+class SpaceQueries:
+    def __init__(self, views: Any):
+        self.views = views
+
+    def space(self, space_id: str) -> dict[str, Any] | None:
+        return self.views.row(
+            f"SELECT {SPACE_COLUMNS} FROM spaces s LEFT JOIN accounts a ON a.id = s.host_id "
+            "WHERE s.id = ?",
+            (space_id,),
+        )
+
+    def stage(self, space_id: str) -> list[dict[str, Any]]:
+        return self.views.rows(
+            "SELECT st.user_id, a.handle, st.muted, st.since FROM stage st "
+            "LEFT JOIN accounts a ON a.id = st.user_id WHERE st.space_id = ? ORDER BY st.since",
+            (space_id,),
+        )
+
+    def speak_requests(self, space_id: str) -> list[dict[str, Any]]:
+        return self.views.rows(
+            "SELECT r.user_id, a.handle, r.requested_at FROM speak_requests r "
+            "LEFT JOIN accounts a ON a.id = r.user_id WHERE r.space_id = ? ORDER BY r.requested_at",
+            (space_id,),
+        )
+
+    def is_kept_out(self, space_id: str, host_id: str, user_id: str) -> str | None:
+        """Why `user_id` may not join this Space, or None if they may."""
+        if self.views.row(
+            "SELECT 1 FROM removals WHERE space_id = ? AND user_id = ?", (space_id, user_id)
+        ):
+            return "You were removed from this Space."
+        if self.views.row(
+            "SELECT 1 FROM blocks WHERE blocker_id = ? AND blocked_id = ?", (host_id, user_id)
+        ):
+            return "The host of this Space has blocked you."
+        return None
+
+    def live(self, limit: int, before: int | None) -> list[dict[str, Any]]:
+        return self.views.rows(
+            f"SELECT {SPACE_COLUMNS} FROM spaces s LEFT JOIN accounts a ON a.id = s.host_id "
+            "WHERE s.state = 'live' AND (? IS NULL OR s.live_seq < ?) "
+            "ORDER BY s.live_seq DESC LIMIT ?",
+            (before, before, limit),
+        )
