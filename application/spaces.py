@@ -133,12 +133,6 @@ class SpacesApplication(Application[UUID]):
         return self._save(space.id, space)
 
     @retried_on_conflict
-    def schedule(self, space_id: UUID, actor: UUID, scheduled_for: datetime) -> Outcome:
-        space = self.space(space_id)
-        space.schedule(actor, scheduled_for, now=self.clock())
-        return self._save(space_id, space)
-
-    @retried_on_conflict
     def launch(self, space_id: UUID, actor: UUID) -> Outcome:
         space = self.space(space_id)
         space.launch(actor)
@@ -158,8 +152,12 @@ class SpacesApplication(Application[UUID]):
         *,
         transcripts: bool | None = None,
         recording: bool | None = None,
+        scheduled_for: datetime | None = None,
     ) -> Outcome:
+        """The host's PATCH: switches and the scheduled start, changed together or not at all."""
         space = self.space(space_id)
+        if scheduled_for is not None:
+            space.schedule(actor, scheduled_for, now=self.clock())
         if transcripts is not None:
             space.switch_transcripts(actor, transcripts)
         if recording is True:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -38,7 +38,10 @@ class Projection:
 
 
 def text(value: UUID | datetime | None) -> str | None:
-    """How ids and times are stored in read models: hex-with-dashes UUIDs, ISO-8601 times."""
+    """How ids and times are stored in read models: hex-with-dashes UUIDs, ISO-8601 UTC times
+    (one offset for all, so that times compare and sort as text)."""
     if value is None:
         return None
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    return str(value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -49,7 +49,7 @@ def moderation(
     """Grants, revocations, mutes, removals, reports and blocks, oldest first."""
     rows = moderation_log(
         system.views, space_id=text(space_id), user_id=text(user_id),
-        since=text(since.astimezone(timezone.utc)) if since else None,
+        since=text(since),
         after=cursor, limit=limit,
     )
     return ModerationPage(items=rows, next_cursor=rows[-1]["position"] if len(rows) == limit else None)

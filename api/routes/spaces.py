@@ -42,11 +42,9 @@ def end(space_id: str, caller: CurrentUser, system: SystemDep) -> Done:
 @router.patch("/{space_id}", response_model=Done)
 def switch(space_id: str, body: SpaceChanges, caller: CurrentUser, system: SystemDep) -> Done:
     """The host turns transcripts or recording on or off, or moves the scheduled start."""
-    found = parse_id(space_id)
-    if body.scheduled_for is not None:
-        system.app.schedule(found, caller, body.scheduled_for)
-    done = system.app.switch(found, caller, transcripts=body.transcripts, recording=body.recording)
-    return Done(**vars(done))
+    return Done(**vars(system.app.switch(
+        parse_id(space_id), caller, transcripts=body.transcripts, recording=body.recording,
+        scheduled_for=body.scheduled_for)))
 
 
 @router.get("", response_model=SpacePage, dependencies=[CaughtUp])

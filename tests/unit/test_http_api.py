@@ -1,0 +1,213 @@
+"""The HTTP contract's cross-cutting rules, in process on the in-memory store."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from infrastructure.settings import Settings
+from infrastructure.tokens import AUDITOR
+from tests.support import assert_problem, register
+
+
+@pytest.fixture
+def make_client():
+    clients = []
+
+    def make(**settings) -> TestClient:
+        client = TestClient(create_app(Settings(event_store="memory", **settings)))
+        clients.append(client.__enter__())
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()
+
+
+def auditor_headers(client) -> dict[str, str]:
+    token = client.app.state.system.tokens.issue("ann", AUDITOR)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def live_space(client, host) -> str:
+    space = client.post("/v1/spaces", json={"title": "Show"}, headers=host.auth).json()["id"]
+    assert client.post(f"/v1/spaces/{space}/launch", headers=host.auth).status_code == 200
+    return space
+
+
+def test_commands_need_a_valid_token(client):
+    assert_problem(client.post("/v1/spaces", json={"title": "x"}), 401, "bearer token")
+    response = client.post("/v1/spaces", json={"title": "x"},
+                           headers={"Authorization": "Bearer not.valid"})
+    assert_problem(response, 401, "signature")
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_auditors_read_but_cannot_act_and_users_cannot_audit(client):
+    host = register(client, "host")
+    space = live_space(client, host)
+    assert_problem(client.post("/v1/spaces", json={"title": "x"}, headers=auditor_headers(client)),
+                   403, "auditors")
+    assert_problem(client.get(f"/v1/audit/spaces/{space}/history", headers=host.auth), 403)
+    assert_problem(client.get("/v1/audit/moderation", headers=host.auth), 403)
+    history = client.get(f"/v1/audit/spaces/{space}/history", headers=auditor_headers(client))
+    assert [e["event"] for e in history.json()] == ["SpaceCreated", "SpaceLaunched"]
+
+
+def test_bad_input_gets_problem_details_naming_the_field(client):
+    host = register(client, "host")
+    body = assert_problem(client.post("/v1/spaces", json={}, headers=host.auth), 422, "title")
+    assert body["errors"][0]["where"] == "body.title"
+    assert_problem(client.post("/v1/spaces", json={"title": "x", "speaker_policy": "all"},
+                               headers=host.auth), 422, "speaker_policy")
+    assert_problem(client.post("/v1/spaces", content=b"{", headers={
+        **host.auth, "content-type": "application/json"}), 400, "not valid JSON")
+    assert_problem(client.post("/v1/accounts", json={"handle": "no spaces!"}), 422, "handle")
+    assert_problem(client.post("/v1/spaces", json={
+        "title": "x", "scheduled_for": "2020-01-01T00:00:00Z"}, headers=host.auth), 422, "future")
+    assert_problem(client.post("/v1/spaces", json={
+        "title": "x", "scheduled_for": "2030-01-01T00:00:00"}, headers=host.auth), 422, "timezone")
+
+
+def test_unknown_ids_are_404(client):
+    host = register(client, "host")
+    assert_problem(client.get("/v1/spaces/not-an-id"), 404)
+    assert_problem(client.get(f"/v1/spaces/{host.id}"), 404)
+    assert_problem(client.post(f"/v1/spaces/{host.id}/launch", headers=host.auth), 404)
+    space = live_space(client, host)
+    assert_problem(client.put(f"/v1/spaces/{space}/speakers/{space}", headers=host.auth), 404)
+
+
+def test_a_handle_is_taken_once(client):
+    register(client, "Ada")
+    assert_problem(client.post("/v1/accounts", json={"handle": "ada"}), 409, "taken")
+
+
+def test_sign_up_can_be_switched_off(make_client):
+    client = make_client(signup_enabled=False)
+    assert_problem(client.post("/v1/accounts", json={"handle": "ada"}), 403, "sign-up")
+
+
+def test_an_idempotency_key_replays_the_first_response(client):
+    host = register(client, "host")
+    headers = {**host.auth, "Idempotency-Key": "create-1"}
+    first = client.post("/v1/spaces", json={"title": "Once"}, headers=headers)
+    again = client.post("/v1/spaces", json={"title": "Once"}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["location"] == first.headers["location"]
+    mine = client.get("/v1/spaces", params={"after": first.json()["position"]})
+    assert mine.json()["items"] == []  # created, not live: and only one was created
+    assert client.app.state.system.app.position() == first.json()["position"]
+    assert_problem(client.post("/v1/spaces", json={"title": "Other"}, headers=headers),
+                   422, "different request")
+    other_caller = register(client, "other")
+    reused = client.post("/v1/spaces", json={"title": "Once"},
+                         headers={**other_caller.auth, "Idempotency-Key": "create-1"})
+    assert reused.status_code == 201 and reused.json()["id"] != first.json()["id"]
+
+
+def test_read_your_writes_with_after(make_client):
+    client = make_client(read_your_writes_timeout=0.3)
+    host = register(client, "host")
+    space = client.post("/v1/spaces", json={"title": "Show"}, headers=host.auth).json()["id"]
+    launched = client.post(f"/v1/spaces/{space}/launch", headers=host.auth).json()
+    listing = client.get("/v1/spaces", params={"after": launched["position"]}).json()
+    assert [s["id"] for s in listing["items"]] == [space]
+    assert_problem(client.get("/v1/spaces", params={"after": launched["position"] + 100}), 503)
+
+
+def test_listing_pages_with_a_cursor(client):
+    host = register(client, "host")
+    spaces = [live_space(client, host) for _ in range(5)]
+    position = client.app.state.system.app.position()
+    first = client.get("/v1/spaces", params={"limit": 2, "after": position}).json()
+    second = client.get("/v1/spaces", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    third = client.get("/v1/spaces", params={"limit": 2, "cursor": second["next_cursor"]}).json()
+    seen = [s["id"] for page in (first, second, third) for s in page["items"]]
+    assert seen == list(reversed(spaces))
+    assert third["next_cursor"] is None
+
+
+def test_the_host_sees_requests_and_invitations_others_do_not(client):
+    host, guest, listener = (register(client, h) for h in ("host", "guest", "listener"))
+    space = live_space(client, host)
+    client.post(f"/v1/spaces/{space}/invitations", json={"user_id": guest.id}, headers=host.auth)
+    done = client.post(f"/v1/spaces/{space}/speak-requests", headers=listener.auth).json()
+    as_host = client.get(f"/v1/spaces/{space}", params={"after": done["position"]},
+                         headers=host.auth).json()
+    assert as_host["open_invitations"] == [guest.id]
+    assert [p["handle"] for p in as_host["speak_requests"]] == ["listener"]
+    public = client.get(f"/v1/spaces/{space}").json()
+    assert public["speak_requests"] is None and public["open_invitations"] is None
+    assert public["speakers"] == [{"id": host.id, "handle": "host", "muted": True}]
+
+
+def test_reactions_are_rate_limited_per_user(make_client):
+    client = make_client(reaction_burst=3, reactions_per_second=0.5)
+    host, fan = register(client, "host"), register(client, "fan")
+    space = live_space(client, host)
+    seen = []
+    client.app.state.system.live.subscribe(lambda *event: seen.append(event))
+    for _ in range(3):
+        assert client.post(f"/v1/spaces/{space}/reactions", json={"emoji": "🔥"},
+                           headers=fan.auth).status_code == 202
+    limited = client.post(f"/v1/spaces/{space}/reactions", json={"emoji": "🔥"}, headers=fan.auth)
+    assert_problem(limited, 429)
+    assert int(limited.headers["retry-after"]) >= 1
+    assert len(seen) == 3 and seen[0][1] == "reaction"
+    assert_problem(client.post(f"/v1/spaces/{space}/reactions", json={"emoji": "x"},
+                               headers=fan.auth), 422, "emoji")
+
+
+def test_anonymous_listening_is_a_setting(make_client):
+    closed = make_client(anonymous_listening=False)
+    host = register(closed, "host")
+    space = live_space(closed, host)
+    assert_problem(closed.get(f"/v1/spaces/{space}"), 401)
+    assert closed.get(f"/v1/spaces/{space}", headers=host.auth).status_code == 200
+
+
+def test_the_public_page_names_the_space_and_says_when_it_ended(client):
+    host = register(client, "host")
+    space = client.post("/v1/spaces", json={"title": "<Night> show"}, headers=host.auth).json()["id"]
+    client.post(f"/v1/spaces/{space}/launch", headers=host.auth)
+    page = client.get(f"/s/{space}", params={})
+    assert page.status_code == 200 and "&lt;Night&gt; show" in page.text and "@host" in page.text
+    ended = client.post(f"/v1/spaces/{space}/end", headers=host.auth).json()
+    client.get("/v1/spaces", params={"after": ended["position"]})
+    gone = client.get(f"/s/{space}")
+    assert gone.status_code == 410 and "ended" in gone.text
+
+
+def test_the_host_schedules_and_followers_see_the_upcoming_space(client):
+    host, fan = register(client, "host"), register(client, "fan")
+    client.put(f"/v1/accounts/{fan.id}/following/{host.id}", headers=fan.auth)
+    space = client.post("/v1/spaces", json={"title": "Soon"}, headers=host.auth).json()["id"]
+    done = client.patch(f"/v1/spaces/{space}", json={"scheduled_for": "2099-01-01T10:00:00+02:00"},
+                        headers=host.auth).json()
+    (upcoming,) = client.get("/v1/feed", params={"after": done["position"]}, headers=fan.auth).json()["items"]
+    assert upcoming["id"] == space and upcoming["state"] == "created"
+    assert upcoming["scheduled_for"].startswith("2099-01-01T08:00:00")
+    assert_problem(client.patch(f"/v1/spaces/{space}", json={"scheduled_for": "2099-01-01T10:00:00+02:00"},
+                                headers=fan.auth), 403)
+
+
+def test_health_reports_positions(client):
+    register(client, "host")
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["event_store_position"] == 1
+
+
+def test_the_openapi_document_lists_every_route(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/spaces/{space_id}/speakers/{user_id}", "/v1/audit/moderation", "/v1/feed",
+            "/v1/accounts/{account_id}/blocked/{target}", "/s/{space_id}"} <= set(paths)
+    assert client.get("/docs").status_code == 200
