@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import idempotency, problems
+from api import idempotency, metrics, problems
 from api.bootstrap import System, build
 from api.routes import accounts, audit, moderation, pages, spaces, stage
 from infrastructure.settings import Settings
@@ -33,9 +33,11 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app = FastAPI(title="Spaces", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.system = system
     idempotency.create_table(system.views)
+    app.state.metrics = metrics.Metrics(system)
     app.add_middleware(idempotency.IdempotencyMiddleware)
+    app.add_middleware(metrics.MetricsMiddleware)  # outermost: replays are counted too
     problems.install(app)
     for router in (accounts.router, spaces.router, spaces.feed_router, stage.router,
-                   moderation.router, audit.router, pages.router):
+                   moderation.router, audit.router, pages.router, metrics.router):
         app.include_router(router)
     return app

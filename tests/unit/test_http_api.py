@@ -206,6 +206,18 @@ def test_health_reports_positions(client):
     assert body["status"] == "ok" and body["event_store_position"] == 1
 
 
+def test_metrics_count_commands_by_route_and_show_view_lag(client):
+    host = register(client, "host")
+    live_space(client, host)
+    client.post("/v1/spaces/nope/launch", headers=host.auth)
+    text = client.get("/metrics").text
+    assert 'spaces_commands_total{method="POST",route="/v1/spaces/{space_id}/launch",status="200"} 1.0' in text
+    assert 'route="/v1/spaces/{space_id}/launch",status="404"} 1.0' in text
+    assert 'spaces_command_seconds_count{method="POST",route="/v1/accounts"} 1.0' in text
+    assert "spaces_event_store_position 3.0" in text
+    assert "spaces_views_events_behind" in text and "spaces_views_seconds_behind" in text
+
+
 def test_the_openapi_document_lists_every_route(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/spaces/{space_id}/speakers/{user_id}", "/v1/audit/moderation", "/v1/feed",

@@ -1,0 +1,78 @@
+"""Prometheus metrics: command counts and latencies per route, and how far the views lag."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class Metrics:
+    def __init__(self, system: Any):
+        self.registry = CollectorRegistry()
+        self.commands = Counter("spaces_commands", "State-changing requests answered",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram(
+            "spaces_command_seconds", "Time to answer a state-changing request",
+            ["method", "route"], registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        Gauge("spaces_event_store_position", "Position of the newest stored event",
+              registry=self.registry).set_function(system.app.position)
+        Gauge("spaces_views_position", "Position the read models have processed",
+              registry=self.registry).set_function(system.projections.position)
+        Gauge("spaces_views_events_behind", "Stored events the read models have not processed",
+              registry=self.registry).set_function(
+            lambda: system.app.position() - system.projections.position())
+        Gauge("spaces_views_seconds_behind", "Age of the oldest event the views have not processed",
+              registry=self.registry).set_function(lambda: _seconds_behind(system))
+
+
+def _seconds_behind(system: Any) -> float:
+    pending = system.app.recorder.select_notifications(
+        start=system.projections.position(), limit=1, inclusive_of_start=False)
+    if not pending:
+        return 0.0
+    stored_at = system.app.mapper.to_domain_event(pending[0]).timestamp
+    return max(0.0, (datetime.now(timezone.utc) - stored_at).total_seconds())
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in CHANGING:
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            metrics: Metrics = scope["app"].state.metrics
+            metrics.commands.labels(scope["method"], route, str(status)).inc()
+            metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+
+
+router = APIRouter(tags=["pages"])
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    """Prometheus text format."""
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
