@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        system.projections.start()
+        system.start()
         try:
             yield
         finally:

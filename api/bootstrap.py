@@ -1,8 +1,16 @@
-"""The composition root: builds the running system from settings."""
+"""The composition root: builds the running system from settings.
+
+- no database URL: the embedded default (SQLite events and views under the data dir);
+- SPACES_DATABASE_URL: events and views in PostgreSQL;
+- plus SPACES_KAFKA_BOOTSTRAP: events reach the views through the relay and Kafka.
+Without Kafka the projections are fed in-process from the event store.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
 
 from application.spaces import SpacesApplication
 from infrastructure.event_store import event_store_env
@@ -13,34 +21,111 @@ from infrastructure.tokens import TokenSigner, load_or_create_secret
 from infrastructure.views import ViewDatabase
 from projections.runner import ProjectionRunner
 
+SCHEMA_LOCK = 0x5343_484D  # "SCHM": one process at a time creates tables
+
 
 @dataclass
 class System:
     settings: Settings
     app: SpacesApplication
-    views: ViewDatabase
+    views: Any
     projections: ProjectionRunner
+    progress: Any  # .position() and .wait_for(position, timeout) of the views
     tokens: TokenSigner
     live: LiveEvents
     reactions: RateLimiter
+    background: list[Any] = field(default_factory=list)  # things with start() and stop()
+
+    def start(self) -> None:
+        for worker in self.background:
+            worker.start()
 
     def close(self) -> None:
-        self.projections.stop()
+        for worker in reversed(self.background):
+            worker.stop()
         self.app.close()
+        self.views.close()
 
 
-def build(settings: Settings) -> System:
-    app = SpacesApplication(event_store_env(settings), stage_limit=settings.stage_limit)
-    in_memory = settings.event_store == "memory"
-    views = ViewDatabase(None if in_memory else str(settings.data_dir / "views.sqlite"))
-    secret = load_or_create_secret(settings.secret, settings.data_dir) if not in_memory \
-        else (settings.secret or "in-memory-secret")
-    return System(
-        settings=settings,
-        app=app,
-        views=views,
-        projections=ProjectionRunner(app, views),
-        tokens=TokenSigner(secret, settings.token_ttl_days * 86400),
+def build(settings: Settings, *, workers: bool | None = None) -> System:
+    """`workers` says whether background work (projections, relay) runs in this process;
+    by default the embedded runner always does, Kafka workers as `run_workers` says."""
+    with _schema_lock(settings.database_url):
+        app = SpacesApplication(event_store_env(settings), stage_limit=settings.stage_limit)
+        views = _views(settings)
+        runner = ProjectionRunner(app, views)
+        if settings.kafka_bootstrap and settings.database_url:
+            from infrastructure.kafka_relay import create_relay_tables
+            from projections.kafka_worker import create_worker_tables
+
+            create_relay_tables(settings.database_url)
+            create_worker_tables(views)
+    system = System(
+        settings=settings, app=app, views=views, projections=runner, progress=runner,
+        tokens=TokenSigner(_secret(settings), settings.token_ttl_days * 86400),
         live=LiveEvents(),
         reactions=RateLimiter(settings.reactions_per_second, settings.reaction_burst),
     )
+    if settings.kafka_bootstrap:
+        _through_kafka(system, settings.run_workers if workers is None else workers)
+    elif workers is not False:
+        system.background.append(runner)
+    return system
+
+
+def relay(system: System) -> Any:
+    from infrastructure.kafka_relay import Relay
+
+    s = system.settings
+    return Relay(system.app, s.database_url, s.kafka_bootstrap, s.kafka_topic, s.kafka_partitions)
+
+
+def projection_worker(system: System) -> Any:
+    from projections.kafka_worker import ProjectionWorker
+
+    s = system.settings
+    return ProjectionWorker(system.app, system.views, s.kafka_bootstrap, s.kafka_topic,
+                            s.projection_group)
+
+
+def _through_kafka(system: System, run_workers: bool) -> None:
+    from projections.kafka_progress import KafkaViewsProgress
+
+    if not system.settings.database_url:
+        raise ValueError("SPACES_KAFKA_BOOTSTRAP needs SPACES_DATABASE_URL: the relay reads "
+                         "PostgreSQL's notification log")
+    system.progress = KafkaViewsProgress(system.views, system.settings.kafka_topic)
+    if run_workers:
+        system.background += [relay(system), projection_worker(system)]
+
+
+def _views(settings: Settings) -> Any:
+    if settings.database_url:
+        from infrastructure.pg_views import PostgresViewDatabase
+
+        return PostgresViewDatabase(settings.database_url, settings.database_pool_size)
+    if settings.event_store == "memory":
+        return ViewDatabase(None)
+    return ViewDatabase(str(settings.data_dir / "views.sqlite"))
+
+
+def _secret(settings: Settings) -> str:
+    if settings.event_store == "memory" and not settings.database_url:
+        return settings.secret or "in-memory-secret"
+    return load_or_create_secret(settings.secret, settings.data_dir)
+
+
+@contextmanager
+def _schema_lock(database_url: str | None) -> Iterator[None]:
+    """Concurrent first starts would race on CREATE TABLE / CREATE TYPE: take turns."""
+    if not database_url:
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))

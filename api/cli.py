@@ -12,8 +12,53 @@ from infrastructure.settings import Settings
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {k: v for k, v in vars(args).items()
-                 if k in ("host", "port", "data_dir") and v is not None}
+                 if k in ("host", "port", "data_dir", "run_workers") and v is not None}
     return Settings(**overrides)
+
+
+def _run_until_signalled(worker) -> int:
+    """Runs a background worker until SIGTERM or Ctrl-C, then stops it cleanly."""
+    import signal
+    import threading
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    worker.start()
+    stop.wait()
+    worker.stop()
+    return 0
+
+
+def relay(args: argparse.Namespace) -> int:
+    from api import bootstrap
+
+    system = _kafka_system(args)
+    try:
+        return _run_until_signalled(bootstrap.relay(system))
+    finally:
+        system.close()
+
+
+def project(args: argparse.Namespace) -> int:
+    from api import bootstrap
+
+    system = _kafka_system(args)
+    try:
+        return _run_until_signalled(bootstrap.projection_worker(system))
+    finally:
+        system.close()
+
+
+def _kafka_system(args: argparse.Namespace):
+    from api.bootstrap import build
+
+    settings = _settings(args)
+    if not (settings.database_url and settings.kafka_bootstrap):
+        raise SystemExit("This command needs SPACES_DATABASE_URL and SPACES_KAFKA_BOOTSTRAP "
+                         "(scripts/services env prints them for the local servers).")
+    return build(settings, workers=False)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -43,7 +88,7 @@ def rebuild(args: argparse.Namespace) -> int:
     from api.bootstrap import build
     from api.progress import ProgressBar
 
-    system = build(_settings(args))
+    system = build(_settings(args), workers=False)
     try:
         bar = ProgressBar(system.app.position(), "rebuilding views:")
         done = system.projections.rebuild(progress=bar.update)
@@ -68,9 +113,15 @@ def parser() -> argparse.ArgumentParser:
     serve_command = command("serve", serve, "Run the HTTP API on the embedded default.")
     serve_command.add_argument("--host", help="default 127.0.0.1 (SPACES_HOST)")
     serve_command.add_argument("--port", type=int, help="default 8000 (SPACES_PORT)")
+    serve_command.add_argument(
+        "--no-workers", dest="run_workers", action="store_false", default=None,
+        help="with Kafka: leave the relay and projection workers to `spaces relay` and "
+             "`spaces project` processes (SPACES_RUN_WORKERS=false)")
     token = command("auditor-token", auditor_token, "Print a bearer token with the auditor role.")
     token.add_argument("name", help="who the auditor is; recorded as the token's subject")
     command("rebuild", rebuild, "Rebuild every read model from the event store.")
+    command("relay", relay, "Publish stored events to Kafka (one leader; others stand by).")
+    command("project", project, "Feed the read models from Kafka (a consumer-group member).")
     return root
 
 

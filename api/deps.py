@@ -61,7 +61,7 @@ def caught_up(
     system: SystemDep,
     after: Annotated[int | None, Query(ge=0, description="wait until the views include this event store position")] = None,
 ) -> None:
-    if after is not None and not system.projections.wait_for(
+    if after is not None and not system.progress.wait_for(
         after, system.settings.read_your_writes_timeout
     ):
         raise Problem(503, f"The views have not reached position {after} yet; retry shortly.",

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS idempotency_keys (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
-    "status INTEGER NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL)"
+    "status INTEGER NOT NULL, headers TEXT NOT NULL, body TEXT NOT NULL)"
 )
 REPLAYED_HEADERS = {b"content-type", b"location"}
 
@@ -60,7 +60,7 @@ class IdempotencyMiddleware:
                     "INSERT INTO idempotency_keys (key, fingerprint, status, headers, body) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
                     (scoped_key, fingerprint, captured["status"],
-                     json.dumps(captured["headers"]), captured["body"]),
+                     json.dumps(captured["headers"]), captured["body"].decode()),
                 )
 
 
@@ -78,7 +78,7 @@ async def _replay(stored: dict[str, Any], fingerprint: str, send: Send) -> None:
         }).encode()
         headers = [[b"content-type", b"application/problem+json"]]
     else:
-        status, body = stored["status"], stored["body"]
+        status, body = stored["status"], stored["body"].encode()
         headers = [[k.encode(), v.encode()] for k, v in json.loads(stored["headers"])]
         headers.append([b"idempotent-replayed", b"true"])
     headers.append([b"content-length", str(len(body)).encode()])

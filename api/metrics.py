@@ -26,17 +26,17 @@ class Metrics:
         Gauge("spaces_event_store_position", "Position of the newest stored event",
               registry=self.registry).set_function(system.app.position)
         Gauge("spaces_views_position", "Position the read models have processed",
-              registry=self.registry).set_function(system.projections.position)
+              registry=self.registry).set_function(system.progress.position)
         Gauge("spaces_views_events_behind", "Stored events the read models have not processed",
               registry=self.registry).set_function(
-            lambda: system.app.position() - system.projections.position())
+            lambda: system.app.position() - system.progress.position())
         Gauge("spaces_views_seconds_behind", "Age of the oldest event the views have not processed",
               registry=self.registry).set_function(lambda: _seconds_behind(system))
 
 
 def _seconds_behind(system: Any) -> float:
     pending = system.app.recorder.select_notifications(
-        start=system.projections.position(), limit=1, inclusive_of_start=False)
+        start=system.progress.position(), limit=1, inclusive_of_start=False)
     if not pending:
         return 0.0
     stored_at = system.app.mapper.to_domain_event(pending[0]).timestamp

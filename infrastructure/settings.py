@@ -28,3 +28,16 @@ class Settings(BaseSettings):
     read_your_writes_timeout: float = Field(5.0, description="seconds ?after= may wait")
     reactions_per_second: float = 5.0
     reaction_burst: int = 20
+    database_url: str | None = Field(
+        None, description="postgresql://user:password@host:port/db: events and views in PostgreSQL"
+    )
+    database_pool_size: int = 10
+    kafka_bootstrap: str | None = Field(
+        None, description="host:port of Kafka: events flow to the views through Kafka"
+    )
+    kafka_topic: str = "spaces.events"
+    kafka_partitions: int = 3
+    projection_group: str = "spaces-projections"
+    run_workers: bool = Field(
+        True, description="run the relay and a projection worker inside `spaces serve`"
+    )

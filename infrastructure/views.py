@@ -55,6 +55,17 @@ class ViewDatabase:
                 raise
             cursor.execute("COMMIT")
 
+    @staticmethod
+    def serialize(cursor: sqlite3.Cursor, name: str) -> None:
+        """Writers already take turns: every transaction here is BEGIN IMMEDIATE."""
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        yield
+
+    def close(self) -> None:
+        pass
+
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return [dict(row) for row in self._connection.execute(sql, params).fetchall()]
 

@@ -22,7 +22,7 @@ class ModerationProjection(Projection):
     name = "moderation"
     tables = ("moderation_log",)
     schema = (
-        "CREATE TABLE IF NOT EXISTS moderation_log (position INTEGER PRIMARY KEY, "
+        "CREATE TABLE IF NOT EXISTS moderation_log (position BIGINT PRIMARY KEY, "
         "space_id TEXT, action TEXT NOT NULL, actor_id TEXT NOT NULL, target_id TEXT NOT NULL, "
         "reason TEXT, occurred_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS moderation_space ON moderation_log (space_id, position)",

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 POSITIONS_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS projection_positions "
-    "(name TEXT PRIMARY KEY, position INTEGER NOT NULL)"
+    "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 )
 
 
@@ -87,6 +87,7 @@ class ProjectionRunner:
 
     def _process_batch(self) -> int:
         with self.views.transaction() as cursor:
+            self.views.serialize(cursor, "projection-runner")
             cursor.execute("SELECT name, position FROM projection_positions")
             positions = {row[0]: row[1] for row in cursor.fetchall()}
             start = min(positions.get(p.name, 0) for p in self.projections)
@@ -127,17 +128,20 @@ class ProjectionRunner:
     # -- rebuilding ------------------------------------------------------------------------
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Drops every view and replays the whole event store into it."""
-        with self.views.transaction() as cursor:
-            for projection in self.projections:
-                for table in projection.tables:
-                    cursor.execute(f"DROP TABLE IF EXISTS {table}")
-                cursor.execute(
-                    "DELETE FROM projection_positions WHERE name = ?", (projection.name,)
-                )
-        self._create_tables()
-        self._position = 0
-        return self.catch_up(progress)
+        """Drops every view and replays the whole event store into it. Other writers of
+        the views (Kafka projection workers) wait until it is done; afterwards they skip
+        what the rebuild covered, because `projection_positions` says how far it got."""
+        with self.views.exclusive():
+            with self.views.transaction() as cursor:
+                for projection in self.projections:
+                    for table in projection.tables:
+                        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+                    cursor.execute(
+                        "DELETE FROM projection_positions WHERE name = ?", (projection.name,)
+                    )
+            self._create_tables()
+            self._position = 0
+            return self.catch_up(progress)
 
     def _create_tables(self) -> None:
         with self.views.transaction() as cursor:

@@ -27,7 +27,7 @@ class SpacesProjection(Projection):
         "title TEXT NOT NULL, state TEXT NOT NULL, speaker_policy TEXT NOT NULL, "
         "transcripts INTEGER NOT NULL DEFAULT 0, recording INTEGER NOT NULL DEFAULT 0, "
         "scheduled_for TEXT, created_at TEXT NOT NULL, launched_at TEXT, ended_at TEXT, "
-        "listener_count INTEGER NOT NULL DEFAULT 0, live_seq INTEGER)",
+        "listener_count INTEGER NOT NULL DEFAULT 0, live_seq BIGINT)",
         "CREATE INDEX IF NOT EXISTS spaces_live ON spaces (state, live_seq)",
         "CREATE INDEX IF NOT EXISTS spaces_host ON spaces (host_id, state)",
         "CREATE TABLE IF NOT EXISTS stage (space_id TEXT NOT NULL, user_id TEXT NOT NULL, "

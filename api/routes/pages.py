@@ -48,5 +48,5 @@ def health(system: SystemDep) -> dict:
     return {
         "status": "ok",
         "event_store_position": system.app.position(),
-        "views_position": system.projections.position(),
+        "views_position": system.progress.position(),
     }

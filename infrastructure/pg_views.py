@@ -1,0 +1,83 @@
+"""The read-model database on PostgreSQL, with the interface of the SQLite one.
+
+Projection SQL is written once with `?` placeholders; the cursor here translates them.
+Client-side binding (ClientCursor) lets `? IS NULL` work without declaring types.
+
+Locks: every view transaction takes a shared advisory lock; a rebuild takes it
+exclusively for its whole run, so workers pause while the views are replaced.
+`serialize(cursor, name)` makes writers of one kind (the in-process runners of
+several API processes) take turns.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+VIEWS_LOCK = 0x5350_4143  # "SPAC": held shared by view writers, exclusively by a rebuild
+
+
+class TranslatingCursor:
+    def __init__(self, cursor: psycopg.Cursor):
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(sql.replace("?", "%s"), params)
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+
+class PostgresViewDatabase:
+    def __init__(self, database_url: str, pool_size: int = 10):
+        self.url = database_url
+        self._local = threading.local()
+        self.pool = ConnectionPool(
+            database_url, min_size=1, max_size=pool_size, open=True,
+            kwargs={"cursor_factory": psycopg.ClientCursor, "autocommit": False},
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[TranslatingCursor]:
+        with self.pool.connection() as connection, connection.transaction():
+            cursor = connection.cursor()
+            if not getattr(self._local, "exclusive", False):
+                cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", (VIEWS_LOCK,))
+            yield TranslatingCursor(cursor)
+
+    @staticmethod
+    def serialize(cursor: TranslatingCursor, name: str) -> None:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (name,))
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Other writers wait while this thread's transactions run (they skip the shared lock)."""
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            connection.execute("SELECT pg_advisory_lock(%s)", (VIEWS_LOCK,))
+            self._local.exclusive = True
+            try:
+                yield
+            finally:
+                self._local.exclusive = False
+                connection.execute("SELECT pg_advisory_unlock(%s)", (VIEWS_LOCK,))
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.pool.connection() as connection:
+            return connection.cursor(row_factory=dict_row).execute(
+                sql.replace("?", "%s"), params).fetchall()
+
+    def row(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        found = self.rows(sql, params)
+        return found[0] if found else None
+
+    def close(self) -> None:
+        self.pool.close()

@@ -1,0 +1,128 @@
+"""A projection worker: one member of a Kafka consumer group feeding the projections.
+
+For each partition it records, in the same PostgreSQL transaction as the rows a
+batch changed, the last offset it consumed and the last event position it applied.
+A restarted worker resumes after its own recorded offset (not the group's), and a
+message whose position it has applied already (the relay may resend after a crash)
+changes nothing. Events a rebuild covered are skipped too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
+
+from infrastructure.kafka_messages import notification_of
+from projections.base import Projection
+from projections.runner import all_projections
+
+log = logging.getLogger(__name__)
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS kafka_positions (topic TEXT NOT NULL, partition INTEGER NOT NULL, "
+    "last_offset BIGINT NOT NULL, position BIGINT NOT NULL, worker TEXT NOT NULL, "
+    "applied_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (topic, partition))",
+)
+
+
+def create_worker_tables(views: Any) -> None:
+    with views.transaction() as cursor:
+        for statement in SCHEMA:
+            cursor.execute(statement)
+
+
+class ProjectionWorker(ConsumerRebalanceListener):
+    def __init__(self, app: Any, views: Any, bootstrap: str, topic: str, group: str,
+                 projections: list[Projection] | None = None, name: str | None = None):
+        self.mapper = app.mapper
+        self.views = views
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.group = group
+        self.projections = projections or all_projections()
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.applied = 0
+        self._consumer: KafkaConsumer | None = None
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        create_worker_tables(views)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="projection-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+
+    def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._consume()
+            except KafkaError as error:
+                log.warning("projection worker paused (%s); retrying", error)
+                self._stopped.wait(1.0)
+
+    def _consume(self) -> None:
+        consumer = self._consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=self.group, client_id=self.name,
+            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
+            fetch_max_wait_ms=5,
+        )
+        try:
+            consumer.subscribe([self.topic], listener=self)
+            while not self._stopped.is_set():
+                for partition, messages in consumer.poll(timeout_ms=100).items():
+                    self._apply(partition, messages)
+                    consumer.commit_async()  # for tools that watch the group; PostgreSQL is the truth
+        finally:
+            consumer.close()
+
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        for partition in assigned:
+            row = self.views.row(
+                "SELECT last_offset FROM kafka_positions WHERE topic = ? AND partition = ?",
+                (partition.topic, partition.partition))
+            if row is None:
+                self._consumer.seek_to_beginning(partition)
+            else:
+                self._consumer.seek(partition, row["last_offset"] + 1)
+
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        pass  # every batch is already committed with its effects
+
+    def _apply(self, partition: TopicPartition, messages: list[Any]) -> None:
+        with self.views.transaction() as cursor:
+            cursor.execute(
+                "SELECT last_offset, position FROM kafka_positions "
+                "WHERE topic = ? AND partition = ? FOR UPDATE",
+                (partition.topic, partition.partition))
+            row = cursor.fetchone()
+            last_offset, applied = row if row else (-1, 0)
+            cursor.execute("SELECT MIN(position) FROM projection_positions")
+            rebuilt_up_to = cursor.fetchone()[0] or 0
+            for message in messages:
+                if message.offset <= last_offset:
+                    continue
+                notification = notification_of(message.value, message.headers)
+                if notification.id > max(applied, rebuilt_up_to):
+                    event = self.mapper.to_domain_event(notification)
+                    for projection in self.projections:
+                        projection.process(event, notification.id, cursor)
+                    applied = notification.id
+                    self.applied += 1
+                last_offset = message.offset
+            cursor.execute(
+                "INSERT INTO kafka_positions (topic, partition, last_offset, position, worker, "
+                "applied_at) VALUES (?, ?, ?, ?, ?, now()) ON CONFLICT (topic, partition) DO UPDATE "
+                "SET last_offset = excluded.last_offset, position = excluded.position, "
+                "worker = excluded.worker, applied_at = excluded.applied_at",
+                (partition.topic, partition.partition, last_offset, applied, self.name))
