@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import spaces
-from tests.support import assert_problem, register
+from tests.support import Server, assert_problem, register, spaces
 
 
 def test_a_space_from_sign_up_to_audit_survives_restart_and_rebuild(server):
+    walk_a_space(server)
+
+
+def walk_a_space(server: Server) -> dict:
+    """Walks a whole Space through HTTP; returns the final views. Also run on PostgreSQL
+    and Kafka by the integration suite."""
     http = server.start()
     host, fan, troll, blocked, reporter = (
         register(http, h) for h in ("host", "fan", "troll", "blocked", "reporter"))
@@ -111,7 +116,7 @@ def test_a_space_from_sign_up_to_audit_survives_restart_and_rebuild(server):
                                     headers=requester.auth), 409, "ended")
 
     # auditors: a token from the CLI, the history and moderation log in order
-    auditor = {"Authorization": "Bearer " + spaces("auditor-token", "ann", data_dir=server.data_dir).strip()}
+    auditor = {"Authorization": "Bearer " + spaces("auditor-token", "ann", data_dir=server.data_dir, env=server.env).strip()}
     history = http.get(f"/v1/audit/spaces/{space}/history", headers=auditor).json()
     assert [e["version"] for e in history] == list(range(1, len(history) + 1))
     names = [e["event"] for e in history]
@@ -154,8 +159,9 @@ def test_a_space_from_sign_up_to_audit_survives_restart_and_rebuild(server):
     http = server.start()
     assert views() == before
     server.stop()
-    output = spaces("rebuild", data_dir=server.data_dir)
+    output = spaces("rebuild", data_dir=server.data_dir, env=server.env)
     assert f"Rebuilt every view from {position} events" in output
     http = server.start()
     assert http.get("/healthz").json()["views_position"] == position
     assert views() == before
+    return before

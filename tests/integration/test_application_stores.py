@@ -124,3 +124,12 @@ class TestInMemoryStore(ApplicationBehaviour):
 class TestSQLiteStore(ApplicationBehaviour):
     def env(self, tmp_path):
         return event_store_env(Settings(event_store="sqlite", data_dir=tmp_path))
+
+
+class TestPostgresStore(ApplicationBehaviour):
+    @pytest.fixture(autouse=True)
+    def _database(self, database_url):
+        self.database_url = database_url
+
+    def env(self, tmp_path):
+        return event_store_env(Settings(database_url=self.database_url))

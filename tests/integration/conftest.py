@@ -1,0 +1,54 @@
+"""Real PostgreSQL and Kafka for integration tests: started by scripts/services, never faked.
+
+Each test gets a database of its own and a Kafka topic and consumer group of its own.
+If the servers cannot be started the tests fail; they are not skipped.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from infrastructure.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def services(*args: str) -> str:
+    done = subprocess.run([str(ROOT / "scripts" / "services"), *args], capture_output=True,
+                          text=True, timeout=600)
+    if done.returncode != 0:
+        pytest.fail(f"scripts/services {' '.join(args)} failed:\n{done.stderr}", pytrace=False)
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def servers() -> dict[str, str]:
+    services("up")
+    return dict(line.split("=", 1) for line in services("env").split())
+
+
+@pytest.fixture
+def database_url(servers):
+    admin_url = servers["SPACES_DATABASE_URL"]
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    yield admin_url.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def kafka_settings(servers, database_url, tmp_path) -> Settings:
+    """Settings for a system on PostgreSQL and Kafka, isolated from every other test."""
+    suffix = uuid.uuid4().hex[:8]
+    return Settings(
+        database_url=database_url, kafka_bootstrap=servers["SPACES_KAFKA_BOOTSTRAP"],
+        kafka_topic=f"test.events.{suffix}", projection_group=f"test-{suffix}",
+        data_dir=tmp_path, secret="test-secret",
+    )
