@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     kafka_topic: str = "spaces.events"
     kafka_partitions: int = 3
     projection_group: str = "spaces-projections"
+    worker_id: str | None = Field(
+        None, description="stable name of this projection worker: a restarted worker with "
+        "the same name takes its partitions back at once (Kafka static membership)"
+    )
     run_workers: bool = Field(
         True, description="run the relay and a projection worker inside `spaces serve`"
     )

@@ -40,14 +40,15 @@ def create_worker_tables(views: Any) -> None:
 
 class ProjectionWorker(ConsumerRebalanceListener):
     def __init__(self, app: Any, views: Any, bootstrap: str, topic: str, group: str,
-                 projections: list[Projection] | None = None, name: str | None = None):
+                 projections: list[Projection] | None = None, worker_id: str | None = None):
         self.mapper = app.mapper
         self.views = views
         self.bootstrap = bootstrap
         self.topic = topic
         self.group = group
         self.projections = projections or all_projections()
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.worker_id = worker_id
+        self.name = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.applied = 0
         self._consumer: KafkaConsumer | None = None
         self._stopped = threading.Event()
@@ -74,8 +75,9 @@ class ProjectionWorker(ConsumerRebalanceListener):
     def _consume(self) -> None:
         consumer = self._consumer = KafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=self.group, client_id=self.name,
-            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
-            fetch_max_wait_ms=5,
+            group_instance_id=self.worker_id, session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000, enable_auto_commit=False,
+            auto_offset_reset="earliest", max_poll_records=500, fetch_max_wait_ms=5,
         )
         try:
             consumer.subscribe([self.topic], listener=self)

@@ -7,21 +7,13 @@ from collections import defaultdict
 from api.bootstrap import build
 from infrastructure.settings import Settings
 from tests.e2e.test_space_walk import walk_a_space
+from tests.integration.faults import env_of
 from tests.integration.kafka_topic import positions_of, read_topic
 from tests.scenario import play, views_of
 from tests.support import Server
 
 EDGE_EVENTS = {"spaces:FollowEdgeCreated", "spaces:Followed", "spaces:Unfollowed",
                "spaces:BlockEdgeCreated", "spaces:Blocked", "spaces:Unblocked"}
-
-
-def env_of(settings: Settings) -> dict[str, str]:
-    return {
-        "SPACES_DATABASE_URL": settings.database_url, "SPACES_SECRET": settings.secret,
-        "SPACES_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "SPACES_KAFKA_TOPIC": settings.kafka_topic,
-        "SPACES_PROJECTION_GROUP": settings.projection_group,
-    }
 
 
 def test_the_http_walk_on_postgres_and_kafka_publishes_every_event_in_order(kafka_settings, tmp_path):
