@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from api import idempotency, metrics, problems
@@ -24,6 +25,9 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Commands block on the database in worker threads; a few threads keep the GIL
+        # from thrashing, and group commit still gathers every command waiting.
+        to_thread.current_default_thread_limiter().total_tokens = system.settings.threads
         system.start()
         try:
             yield

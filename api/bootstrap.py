@@ -36,6 +36,10 @@ class System:
     reactions: RateLimiter
     background: list[Any] = field(default_factory=list)  # things with start() and stop()
 
+    @property
+    def ready(self) -> bool:
+        return all(worker.ready for worker in self.background)
+
     def start(self) -> None:
         for worker in self.background:
             worker.start()
@@ -51,7 +55,8 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
     """`workers` says whether background work (projections, relay) runs in this process;
     by default the embedded runner always does, Kafka workers as `run_workers` says."""
     with _schema_lock(settings.database_url):
-        app = SpacesApplication(event_store_env(settings), stage_limit=settings.stage_limit)
+        app = SpacesApplication(event_store_env(settings), stage_limit=settings.stage_limit,
+                                group_commit=settings.write_path == "grouped")
         views = _views(settings)
         runner = ProjectionRunner(app, views)
         if settings.kafka_bootstrap and settings.database_url:

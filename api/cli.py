@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from infrastructure.settings import Settings
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {k: v for k, v in vars(args).items()
-                 if k in ("host", "port", "data_dir", "run_workers") and v is not None}
+                 if k in ("host", "port", "data_dir", "run_workers", "processes") and v is not None}
     return Settings(**overrides)
 
 
@@ -68,10 +69,24 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    app = create_app(settings)
-    print(f"Spaces on http://{settings.host}:{settings.port} (docs at /docs), "
-          f"data in {settings.data_dir.resolve()}", file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    where = settings.database_url.rsplit("@", 1)[-1] if settings.database_url \
+        else settings.data_dir.resolve()
+    print(f"Spaces on http://{settings.host}:{settings.port} (docs at /docs), data in {where}",
+          file=sys.stderr)
+    if settings.processes == 1:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                    log_level="warning")
+        return 0
+    if not settings.database_url:
+        raise SystemExit("Several server processes need SPACES_DATABASE_URL: the embedded "
+                         "default keeps its views in this process.")
+    from api.bootstrap import build
+
+    build(settings, workers=False).close()  # create the schema once, before the processes start
+    for name, value in settings.model_dump(exclude_none=True).items():
+        os.environ[f"SPACES_{name.upper()}"] = str(value)  # each process reads its settings anew
+    uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
+                workers=settings.processes, log_level="warning")
     return 0
 
 
@@ -113,8 +128,10 @@ def parser() -> argparse.ArgumentParser:
     serve_command = command("serve", serve, "Run the HTTP API on the embedded default.")
     serve_command.add_argument("--host", help="default 127.0.0.1 (SPACES_HOST)")
     serve_command.add_argument("--port", type=int, help="default 8000 (SPACES_PORT)")
+    serve_command.add_argument("--processes", type=int,
+                               help="server processes, with PostgreSQL (SPACES_PROCESSES)")
     serve_command.add_argument(
-        "--no-workers", dest="run_workers", action="store_false", default=None,
+        "--no-background-workers", dest="run_workers", action="store_false", default=None,
         help="with Kafka: leave the relay and projection workers to `spaces relay` and "
              "`spaces project` processes (SPACES_RUN_WORKERS=false)")
     token = command("auditor-token", auditor_token, "Print a bearer token with the auditor role.")

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -32,6 +33,38 @@ class Metrics:
             lambda: system.app.position() - system.progress.position())
         Gauge("spaces_views_seconds_behind", "Age of the oldest event the views have not processed",
               registry=self.registry).set_function(lambda: _seconds_behind(system))
+        if system.settings.kafka_bootstrap:
+            self.registry.register(KafkaLag(system))
+
+
+class KafkaLag:
+    """Relay lag, and per partition the lag of the projection worker that owns it."""
+
+    def __init__(self, system: Any):
+        self.system = system
+
+    def collect(self):
+        progress = self.system.progress
+        relay = progress.relay_position()
+        yield GaugeMetricFamily("spaces_relay_position", "Position the relay has published",
+                                value=relay)
+        yield GaugeMetricFamily("spaces_relay_events_behind", "Stored events not yet on Kafka",
+                                value=self.system.app.position() - relay)
+        labels = ["partition", "worker"]
+        offsets = GaugeMetricFamily("spaces_projection_offsets_behind",
+                                    "Messages published but not applied", labels=labels)
+        positions = GaugeMetricFamily("spaces_projection_positions_behind",
+                                      "Event positions published but not applied", labels=labels)
+        seconds = GaugeMetricFamily("spaces_projection_seconds_behind",
+                                    "How long ago the worker last caught up with the relay",
+                                    labels=labels)
+        for p in progress.partitions():
+            key = [str(p["partition"]), p["worker"] or "none"]
+            behind = p["published_offset"] - p["applied_offset"]
+            offsets.add_metric(key, behind)
+            positions.add_metric(key, max(0, p["published_position"] - p["applied_position"]))
+            seconds.add_metric(key, float(p["seconds_behind"] or 0) if behind > 0 else 0.0)
+        yield from (offsets, positions, seconds)
 
 
 def _seconds_behind(system: Any) -> float:

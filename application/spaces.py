@@ -20,6 +20,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, RecordConflictError
 
+from application.group_commit import GroupCommitter
 from domain.errors import NotFound, RuleBroken
 from domain.people import Account, Block, Follow, account_id_for, block_id, follow_id
 from domain.space import DEFAULT_STAGE_LIMIT, Space
@@ -58,11 +59,14 @@ class SpacesApplication(Application[UUID]):
         *,
         stage_limit: int = DEFAULT_STAGE_LIMIT,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        group_commit: bool = False,
     ):
         super().__init__(env)
         self.stage_limit = stage_limit
         self.clock = clock
         self.saved_listeners: list[Callable[[int], None]] = []
+        self._committer = GroupCommitter(self.save) if group_commit else None
+        self._known_accounts: set[UUID] = set()  # accounts are never deleted
 
     # -- people ----------------------------------------------------------------------------
 
@@ -81,28 +85,28 @@ class SpacesApplication(Application[UUID]):
 
     @retried_on_conflict
     def follow(self, follower_id: UUID, followee_id: UUID) -> Outcome:
-        self._account(followee_id)
+        self._require_account(followee_id)
         edge = self._edge(Follow, follow_id(follower_id, followee_id), follower_id, followee_id)
         edge.follow()
         return self._save(followee_id, edge)
 
     @retried_on_conflict
     def unfollow(self, follower_id: UUID, followee_id: UUID) -> Outcome:
-        self._account(followee_id)
+        self._require_account(followee_id)
         edge = self._edge(Follow, follow_id(follower_id, followee_id), follower_id, followee_id)
         edge.unfollow()
         return self._save(followee_id, edge)
 
     @retried_on_conflict
     def block(self, blocker_id: UUID, blocked_id: UUID) -> Outcome:
-        self._account(blocked_id)
+        self._require_account(blocked_id)
         edge = self._edge(Block, block_id(blocker_id, blocked_id), blocker_id, blocked_id)
         edge.block()
         return self._save(blocked_id, edge)
 
     @retried_on_conflict
     def unblock(self, blocker_id: UUID, blocked_id: UUID) -> Outcome:
-        self._account(blocked_id)
+        self._require_account(blocked_id)
         edge = self._edge(Block, block_id(blocker_id, blocked_id), blocker_id, blocked_id)
         edge.unblock()
         return self._save(blocked_id, edge)
@@ -124,7 +128,7 @@ class SpacesApplication(Application[UUID]):
         recording: bool = False,
         scheduled_for: datetime | None = None,
     ) -> Outcome:
-        self._account(host_id)
+        self._require_account(host_id)
         space = Space.create(
             host_id, title, speaker_policy, transcripts, recording, self.stage_limit
         )
@@ -171,7 +175,7 @@ class SpacesApplication(Application[UUID]):
     @retried_on_conflict
     def invite(self, space_id: UUID, actor: UUID, user_id: UUID) -> Outcome:
         space = self.space(space_id)
-        self._account(user_id)
+        self._require_account(user_id)
         space.invite(actor, user_id, user_is_blocked=self.blocks(space.host_id, user_id))
         return self._save(space_id, space)
 
@@ -200,7 +204,7 @@ class SpacesApplication(Application[UUID]):
     @retried_on_conflict
     def grant_speaker(self, space_id: UUID, actor: UUID, user_id: UUID) -> Outcome:
         space = self.space(space_id)
-        self._account(user_id)
+        self._require_account(user_id)
         space.grant_speaker(actor, user_id, user_is_blocked=self.blocks(space.host_id, user_id))
         return self._save(space_id, space)
 
@@ -229,14 +233,14 @@ class SpacesApplication(Application[UUID]):
         self, space_id: UUID, actor: UUID, user_id: UUID, reason: str | None = None
     ) -> Outcome:
         space = self.space(space_id)
-        self._account(user_id)
+        self._require_account(user_id)
         space.remove_user(actor, user_id, reason)
         return self._save(space_id, space)
 
     @retried_on_conflict
     def report_user(self, space_id: UUID, actor: UUID, user_id: UUID, reason: str) -> Outcome:
         space = self.space(space_id)
-        self._account(user_id)
+        self._require_account(user_id)
         space.report_user(
             actor, user_id, reason, actor_is_blocked=self.blocks(space.host_id, actor)
         )
@@ -248,7 +252,7 @@ class SpacesApplication(Application[UUID]):
     ) -> Outcome:
         """The host blocks a user from inside a Space: recorded in the Space and account-wide."""
         space = self.space(space_id)
-        self._account(user_id)
+        self._require_account(user_id)
         edge = self._edge(Block, block_id(actor, user_id), actor, user_id)
         space.block_user(actor, user_id, reason, already_blocked=edge.active)
         edge.block(reason)
@@ -266,10 +270,23 @@ class SpacesApplication(Application[UUID]):
     def position(self) -> int:
         return self.recorder.max_notification_id() or 0
 
+    def close(self) -> None:
+        if self._committer is not None:
+            self._committer.close()
+        super().close()
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _account(self, account_id: UUID) -> Account:
         return self._aggregate(account_id, Account, f"No account has the id {account_id}.")
+
+    def _require_account(self, account_id: UUID) -> None:
+        """Existence only: once an account exists it always will, so this is remembered."""
+        if account_id not in self._known_accounts:
+            self._account(account_id)
+            if len(self._known_accounts) > 100_000:
+                self._known_accounts.clear()
+            self._known_accounts.add(account_id)
 
     def _aggregate(self, aggregate_id: UUID, kind: type[T], missing: str) -> T:
         try:
@@ -293,7 +310,11 @@ class SpacesApplication(Application[UUID]):
             return False
 
     def _save(self, subject_id: UUID, *aggregates: Any) -> Outcome:
-        recordings = self.save(*aggregates)
+        if self._committer is None:
+            recordings = self.save(*aggregates)
+        else:
+            events = [e for aggregate in aggregates for e in aggregate.collect_events()]
+            recordings = self._committer.save(events) if events else []
         position = recordings[-1].notification.id if recordings else self.position()
         for listener in self.saved_listeners:
             listener(position)

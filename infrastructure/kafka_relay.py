@@ -59,6 +59,7 @@ class Relay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.is_leader = False
+        self.ready = False  # it has found out whether it leads or stands by
         self.published = 0
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -90,15 +91,17 @@ class Relay:
     def _lead(self, leadership: psycopg.Connection) -> None:
         while not leadership.execute(
                 "SELECT pg_try_advisory_lock(%s)", (RELAY_LOCK,)).fetchone()[0]:
-            if not self.is_leader and self._stopped.wait(1.0):
+            self.ready = True  # a standby is ready too
+            if self._stopped.wait(1.0):
                 return
         self.is_leader = True
         log.info("relay is the leader; publishing to %s", self.topic)
         leadership.execute(f"LISTEN {self.app.recorder.channel_name}")
         ensure_topic(self.bootstrap, self.topic, self.partitions)
+        self.ready = True
         producer = KafkaProducer(
             bootstrap_servers=self.bootstrap, client_id="spaces-relay", enable_idempotence=True,
-            acks="all", linger_ms=1, max_block_ms=10_000, request_timeout_ms=10_000,
+            acks="all", linger_ms=0, max_block_ms=10_000, request_timeout_ms=10_000,
             delivery_timeout_ms=30_000,
         )
         try:

@@ -25,13 +25,19 @@ class Settings(BaseSettings):
     stage_limit: int = Field(10, ge=1, description="speakers on stage at once, host included")
     signup_enabled: bool = True
     anonymous_listening: bool = True
+    write_path: Literal["grouped", "plain"] = Field(
+        "grouped", description="grouped stores concurrent commands in one transaction; "
+        "plain saves each command on its own"
+    )
+    threads: int = Field(40, ge=1, description="threads that run commands and queries")
+    processes: int = Field(1, ge=1, description="server processes (PostgreSQL only)")
     read_your_writes_timeout: float = Field(5.0, description="seconds ?after= may wait")
     reactions_per_second: float = 5.0
     reaction_burst: int = 20
     database_url: str | None = Field(
         None, description="postgresql://user:password@host:port/db: events and views in PostgreSQL"
     )
-    database_pool_size: int = 10
+    database_pool_size: int = 20
     kafka_bootstrap: str | None = Field(
         None, description="host:port of Kafka: events flow to the views through Kafka"
     )

@@ -50,6 +50,7 @@ class ProjectionWorker(ConsumerRebalanceListener):
         self.worker_id = worker_id
         self.name = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.applied = 0
+        self.ready = False  # it has been given its partitions
         self._consumer: KafkaConsumer | None = None
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -97,6 +98,7 @@ class ProjectionWorker(ConsumerRebalanceListener):
                 self._consumer.seek_to_beginning(partition)
             else:
                 self._consumer.seek(partition, row["last_offset"] + 1)
+        self.ready = True
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         pass  # every batch is already committed with its effects

@@ -51,6 +51,7 @@ class ProjectionRunner:
         self._caught_up = threading.Condition()
         self._position = 0
         self._thread: threading.Thread | None = None
+        self.ready = False  # it has caught up once since it started
         self._create_tables()
 
     # -- running ---------------------------------------------------------------------------
@@ -70,6 +71,7 @@ class ProjectionRunner:
         while not self._stopped.is_set():
             try:
                 self.catch_up()
+                self.ready = True
             except Exception:  # keep serving reads; the next wake or poll retries
                 log.exception("projection batch failed; retrying")
                 self._stopped.wait(1.0)

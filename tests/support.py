@@ -67,9 +67,11 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 class Server:
     """`spaces serve` as a real process on a free port of 127.0.0.1."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None):
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = ()):
         self.data_dir = data_dir
         self.env = env or {}
+        self.args = args
         self.process: subprocess.Popen | None = None
         self.url = ""
 
@@ -79,7 +81,8 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = open(self.data_dir.parent / f"server-{port}.log", "w")
         self.process = subprocess.Popen(
-            [str(BIN / "spaces"), "serve", "--port", str(port), "--data-dir", str(self.data_dir)],
+            [str(BIN / "spaces"), "serve", "--port", str(port), "--data-dir", str(self.data_dir),
+             *self.args],
             stdout=self.log, stderr=subprocess.STDOUT, env=clean_env(self.env),
         )
         deadline = time.monotonic() + 30

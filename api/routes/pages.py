@@ -44,7 +44,11 @@ def _page(title: str, body: str) -> str:
 
 @router.get("/healthz")
 def health(system: SystemDep) -> dict:
-    """Live and ready: the event store answers, and how far the views have got."""
+    """Ready when the event store answers and the background workers are working
+    (503 while they start); says how far the views have got."""
+    if not system.ready:
+        raise Problem(503, "Starting: the projection and relay workers are not ready yet.",
+                      {"Retry-After": "1"})
     return {
         "status": "ok",
         "event_store_position": system.app.position(),

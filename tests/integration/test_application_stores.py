@@ -16,9 +16,9 @@ from infrastructure.settings import Settings
 class ApplicationBehaviour:
     """Subclasses say which store; every test here runs on each of them."""
 
-    @pytest.fixture
-    def app(self, tmp_path):
-        application = SpacesApplication(self.env(tmp_path))
+    @pytest.fixture(params=["plain", "grouped"])
+    def app(self, tmp_path, request):
+        application = SpacesApplication(self.env(tmp_path), group_commit=request.param == "grouped")
         yield application
         application.close()
 

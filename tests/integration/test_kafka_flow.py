@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections import defaultdict
 
 from api.bootstrap import build
+from api.metrics import Metrics
 from infrastructure.settings import Settings
 from tests.e2e.test_space_walk import walk_a_space
 from tests.integration.faults import env_of
@@ -68,5 +71,11 @@ def test_views_through_kafka_equal_the_embedded_defaults_for_the_same_commands(k
         assert system.progress.wait_for(system.app.position(), timeout=30)
         assert views_of(system.views) == expected
         assert system.progress.position() == system.app.position()
+        metrics = Metrics(system).registry
+        assert metrics.get_sample_value("spaces_relay_events_behind") == 0
+        assert metrics.get_sample_value("spaces_relay_position") == system.app.position()
+        for partition in range(kafka_settings.kafka_partitions):
+            labels = {"partition": str(partition), "worker": f"{socket.gethostname()}:{os.getpid()}"}
+            assert metrics.get_sample_value("spaces_projection_offsets_behind", labels) == 0
     finally:
         system.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -200,9 +202,12 @@ def test_the_host_schedules_and_followers_see_the_upcoming_space(client):
                                 headers=fan.auth), 403)
 
 
-def test_health_reports_positions(client):
+def test_health_reports_readiness_and_positions(client):
     register(client, "host")
-    body = client.get("/healthz").json()
+    deadline = time.monotonic() + 5
+    while (health := client.get("/healthz")).status_code == 503 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    body = health.json()
     assert body["status"] == "ok" and body["event_store_position"] == 1
 
 

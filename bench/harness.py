@@ -1,0 +1,70 @@
+"""Shared pieces of the benchmarks: local servers, fresh databases, `spaces serve`, wrk."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support import Server  # noqa: E402
+
+
+def services_env() -> dict[str, str]:
+    subprocess.run([str(ROOT / "scripts/services"), "up"], check=True)
+    out = subprocess.run([str(ROOT / "scripts/services"), "env"], check=True,
+                         capture_output=True, text=True).stdout
+    return dict(line.split("=", 1) for line in out.split())
+
+
+@contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def running_server(data_dir: Path, env: dict[str, str], *args: str) -> Iterator[Server]:
+    server = Server(data_dir, env, args)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    subprocess.run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk",
+                   shell=True, check=True, capture_output=True)
+    return shutil.which("wrk") or sys.exit("wrk could not be installed")
+
+
+def run_wrk(url: str, lua: Path, seconds: int, connections: int) -> dict[str, float]:
+    out = subprocess.run(
+        [ensure_wrk(), "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url],
+        check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
+    figures = {"requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    for name, pct in (("p50_ms", "50%"), ("p99_ms", "99%")):
+        value, unit = re.search(rf"{pct}\s+([\d.]+)(us|ms|s)", out).groups()
+        figures[name] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    figures["errors"] = float(errors.group(1)) if errors else 0.0
+    figures["requests"] = float(re.search(r"(\d+) requests in", out).group(1))
+    return figures
