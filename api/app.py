@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,7 +11,7 @@ from fastapi import FastAPI
 
 from api import idempotency, metrics, problems
 from api.bootstrap import System, build
-from api.routes import accounts, audit, moderation, pages, spaces, stage
+from api.routes import accounts, audio, audit, moderation, pages, spaces, stage
 from infrastructure.settings import Settings
 
 DESCRIPTION = """Live audio rooms with an auditable history.
@@ -29,9 +30,11 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
         # from thrashing, and group commit still gathers every command waiting.
         to_thread.current_default_thread_limiter().total_tokens = system.settings.threads
         system.start()
+        system.start_media(asyncio.get_running_loop())
         try:
             yield
         finally:
+            await system.media.close()
             system.close()
 
     app = FastAPI(title="Spaces", version="1", description=DESCRIPTION, lifespan=lifespan)
@@ -42,6 +45,6 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.add_middleware(metrics.MetricsMiddleware)  # outermost: replays are counted too
     problems.install(app)
     for router in (accounts.router, spaces.router, spaces.feed_router, stage.router,
-                   moderation.router, audit.router, pages.router, metrics.router):
+                   moderation.router, audio.router, audit.router, pages.router, metrics.router):
         app.include_router(router)
     return app

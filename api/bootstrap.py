@@ -19,6 +19,9 @@ from infrastructure.rate_limit import RateLimiter
 from infrastructure.settings import Settings
 from infrastructure.tokens import TokenSigner, load_or_create_secret
 from infrastructure.views import ViewDatabase
+from media import ice
+from media.domain_feed import DomainFeed
+from media.node import MediaNode
 from projections.runner import ProjectionRunner
 
 SCHEMA_LOCK = 0x5343_484D  # "SCHM": one process at a time creates tables
@@ -34,6 +37,7 @@ class System:
     tokens: TokenSigner
     live: LiveEvents
     reactions: RateLimiter
+    media: MediaNode | None = None
     background: list[Any] = field(default_factory=list)  # things with start() and stop()
 
     @property
@@ -43,6 +47,18 @@ class System:
     def start(self) -> None:
         for worker in self.background:
             worker.start()
+
+    def start_media(self, loop: Any) -> None:
+        """The media node lives on the server's event loop; it follows the Space events."""
+        feed = DomainFeed(self.app, self.media, loop)
+        feed.start()
+        self.background.append(feed)
+
+    def on_presence(self, space_id: str, listeners: int, change: str, user_id: str | None) -> None:
+        with self.views.transaction() as cursor:
+            cursor.execute("UPDATE spaces SET listener_count = ? WHERE id = ?", (listeners, space_id))
+        self.live.publish(space_id, "presence",
+                          {"listeners": listeners, "change": change, "user_id": user_id})
 
     def close(self) -> None:
         for worker in reversed(self.background):
@@ -71,6 +87,8 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
         live=LiveEvents(),
         reactions=RateLimiter(settings.reactions_per_second, settings.reaction_burst),
     )
+    ice.use_host_addresses(settings.media_host_addresses)
+    system.media = MediaNode(settings.media_ice_servers, on_presence=system.on_presence)
     if settings.kafka_bootstrap:
         _through_kafka(system, settings.run_workers if workers is None else workers)
     elif workers is not False:

@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     threads: int = Field(40, ge=1, description="threads that run commands and queries")
     processes: int = Field(1, ge=1, description="server processes (PostgreSQL only)")
     read_your_writes_timeout: float = Field(5.0, description="seconds ?after= may wait")
+    media_ice_servers: list[str] = Field(
+        default_factory=list, description='STUN/TURN URLs for the media node, as JSON: ["stun:host:3478"]'
+    )
+    media_host_addresses: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        description="local addresses the media node offers as ICE candidates, as JSON",
+    )
     reactions_per_second: float = 5.0
     reaction_burst: int = 20
     database_url: str | None = Field(

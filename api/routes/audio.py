@@ -1,0 +1,83 @@
+"""Audio signalling, WHIP / WHEP shaped: an SDP offer in, 201 with the SDP answer and a
+Location to DELETE when leaving."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from api.deps import CurrentUser, OptionalCaller, SystemDep, parse_id
+from api.problems import Problem
+from infrastructure.tokens import USER
+from media.node import BadOffer
+
+router = APIRouter(prefix="/v1/spaces/{space_id}/audio", tags=["audio"])
+SDP = "application/sdp"
+SDP_BODY = {"requestBody": {"content": {SDP: {"schema": {"type": "string"}}}, "required": True}}
+
+
+async def _offer(request: Request) -> str:
+    if request.headers.get("content-type", "").split(";")[0].strip() != SDP:
+        raise Problem(415, "Send the SDP offer as the body, with Content-Type: application/sdp.")
+    return (await request.body()).decode("utf-8", errors="replace")
+
+
+def _answered(space_id: str, session_id: str, answer: str) -> Response:
+    return Response(answer, status_code=201, media_type=SDP, headers={
+        "Location": f"/v1/spaces/{space_id}/audio/sessions/{session_id}"})
+
+
+@router.post("/publish", status_code=201, openapi_extra=SDP_BODY,
+             responses={201: {"content": {SDP: {}}, "description": "the SDP answer"}})
+async def publish(space_id: str, request: Request, caller: CurrentUser, system: SystemDep) -> Response:
+    """A speaker on stage in a live Space sends their microphone (muted speakers are not mixed)."""
+    offer = await _offer(request)
+    space = system.app.space(parse_id(space_id))
+    if space.state != "live":
+        raise Problem(409, "Audio starts when the Space goes live." if space.state == "created"
+                      else "This Space has ended.")
+    if caller not in space.stage:
+        raise Problem(403, "Only speakers on the stage can publish audio.")
+    try:
+        session_id, answer = await system.media.publish(
+            space_id, str(space.host_id), str(caller), offer, audible=not space.stage[caller])
+    except BadOffer as error:
+        raise Problem(400, str(error)) from None
+    return _answered(space_id, session_id, answer)
+
+
+@router.post("/listen", status_code=201, openapi_extra=SDP_BODY,
+             responses={201: {"content": {SDP: {}}, "description": "the SDP answer"}})
+async def listen(space_id: str, request: Request, caller: OptionalCaller, system: SystemDep) -> Response:
+    """Anyone not removed or blocked listens to the Space's mix (without a token if allowed)."""
+    offer = await _offer(request)
+    if caller is None and not system.settings.anonymous_listening:
+        raise Problem(401, "This server asks listeners to sign in.", {"WWW-Authenticate": "Bearer"})
+    space = system.app.space(parse_id(space_id))
+    if space.state == "ended":
+        raise Problem(410, "This Space has ended.")
+    if space.state != "live":
+        raise Problem(409, "Listening opens when the Space goes live.")
+    user = UUID(caller.subject) if caller is not None and caller.role == USER else None
+    if user is not None and user in space.removed:
+        raise Problem(403, "You were removed from this Space.")
+    if user is not None and system.app.blocks(space.host_id, user):
+        raise Problem(403, "The host of this Space has blocked you.")
+    try:
+        session_id, answer = await system.media.listen(
+            space_id, str(space.host_id), str(user) if user else None, offer)
+    except BadOffer as error:
+        raise Problem(400, str(error)) from None
+    return _answered(space_id, session_id, answer)
+
+
+@router.delete("/sessions/{session_id}", status_code=204)
+async def leave(space_id: str, session_id: str, caller: OptionalCaller, system: SystemDep) -> Response:
+    session = system.media.session(session_id)
+    if session is None or session.space_id != space_id:
+        raise Problem(404, "No audio session has this address (it may have ended).")
+    if session.user_id is not None and (caller is None or caller.subject != session.user_id):
+        raise Problem(403, "Only the person in this session can end it.")
+    await system.media.leave(session_id)
+    return Response(status_code=204)

@@ -1,0 +1,88 @@
+"""One mix per Space: every 20 ms, one frame from each audible speaker is decoded, mixed
+and encoded once; every listener's track gets the same packets.
+
+Speakers' frames wait in short queues; a queue that runs dry is silence, one that grows
+past a few frames loses its oldest (latency must not creep). Who is audible is the
+domain's decision (on stage, unmuted, Space live), handed in by the media node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import Callable
+
+import av
+import numpy as np
+
+from media.opus import FRAME, OpusDecoder, OpusEncoder
+from media.tracks import PacketTrack
+
+log = logging.getLogger(__name__)
+TICK = 0.020
+MAX_QUEUED = 3
+
+
+class SpeakerInput:
+    def __init__(self) -> None:
+        self.frames: collections.deque[bytes] = collections.deque(maxlen=MAX_QUEUED)
+        self.decoder = OpusDecoder()
+        self.received = 0
+
+    def push(self, payload: bytes, _timestamp: int, _sequence: int) -> None:
+        self.frames.append(payload)
+        self.received += 1
+
+
+class SpaceMix:
+    def __init__(self, on_packet: Callable[[av.Packet], None] | None = None) -> None:
+        self.speakers: dict[str, SpeakerInput] = {}
+        self.audible: set[str] = set()
+        self.listeners: set[PacketTrack] = set()
+        self.on_packet = on_packet  # e.g. the recorder
+        self._encoder = OpusEncoder()
+        self._task: asyncio.Task | None = None
+        self.ticks = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        for track in list(self.listeners):
+            track.end()
+
+    def input_for(self, speaker: str) -> SpeakerInput:
+        return self.speakers.setdefault(speaker, SpeakerInput())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time()
+        while True:
+            try:
+                self.tick()
+            except Exception:  # one bad frame must not end the Space's audio
+                log.exception("mix tick failed")
+            next_tick += TICK
+            delay = next_tick - loop.time()
+            if delay < -0.1:  # fell far behind (a stalled loop): start the clock again
+                next_tick, delay = loop.time(), 0
+            await asyncio.sleep(max(delay, 0))
+
+    def tick(self) -> None:
+        self.ticks += 1
+        mixed = np.zeros(FRAME, dtype=np.float32)
+        for speaker, source in self.speakers.items():
+            if not source.frames:
+                continue
+            payload = source.frames.popleft()
+            samples = source.decoder.decode(payload)  # decode even when muted: keeps state
+            if speaker in self.audible:
+                mixed += samples
+        for packet in self._encoder.encode(mixed):
+            for track in self.listeners:
+                track.offer(packet)
+            if self.on_packet:
+                self.on_packet(packet)

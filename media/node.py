@@ -1,0 +1,180 @@
+"""The media node: WebRTC sessions of speakers and listeners, one mix per Space, and the
+domain's word on who is heard.
+
+Publishing and listening are authorised by the API against the event store; afterwards
+the node follows the Space's events (`space_changed`): a muted or revoked speaker stops
+being mixed, a removed or blocked user is disconnected, an ended Space closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+
+from media.mix import SpaceMix
+from media.rtp_tap import tap
+from media.tracks import PacketTrack
+
+log = logging.getLogger(__name__)
+
+
+class BadOffer(ValueError):
+    """The SDP offer cannot be used (not SDP, or no audio)."""
+
+
+@dataclass
+class Session:
+    id: str
+    space_id: str
+    user_id: str | None
+    role: str  # "speaker" or "listener"
+    pc: RTCPeerConnection
+    track: PacketTrack | None = None
+
+
+@dataclass
+class Room:
+    space_id: str
+    host_id: str
+    mix: SpaceMix
+    sessions: dict[str, Session] = field(default_factory=dict)
+
+    def listeners(self) -> int:
+        return sum(1 for s in self.sessions.values() if s.role == "listener")
+
+
+class MediaNode:
+    def __init__(self, ice_servers: list[str] | None = None,
+                 on_presence: Callable[[str, int, str, str | None], None] | None = None):
+        self.ice_servers = [RTCIceServer(urls=u) for u in ice_servers or []]
+        self.on_presence = on_presence  # (space_id, listener_count, "joined"/"left", user_id)
+        self.rooms: dict[str, Room] = {}
+        self.sessions: dict[str, Session] = {}
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    async def publish(self, space_id: str, host_id: str, user_id: str, offer: str,
+                      audible: bool) -> tuple[str, str]:
+        room = self._room(space_id, host_id)
+        for old in [s for s in room.sessions.values() if s.user_id == user_id and s.role == "speaker"]:
+            await self.leave(old.id)  # a speaker publishes once; a new offer replaces the old
+        session = Session(uuid.uuid4().hex, space_id, user_id, "speaker", self._peer())
+        speaker_input = room.mix.input_for(user_id)
+
+        @session.pc.on("track")
+        def on_track(track: Any) -> None:
+            if track.kind == "audio":
+                receiver = next(t.receiver for t in session.pc.getTransceivers() if t.receiver.track is track)
+                tap(receiver, speaker_input.push)
+
+        answer = await self._answer(session, offer)
+        if audible:
+            room.mix.audible.add(user_id)
+        return self._register(room, session), answer
+
+    async def listen(self, space_id: str, host_id: str, user_id: str | None,
+                     offer: str) -> tuple[str, str]:
+        room = self._room(space_id, host_id)
+        session = Session(uuid.uuid4().hex, space_id, user_id, "listener", self._peer(),
+                          PacketTrack())
+        session.pc.addTrack(session.track)
+        answer = await self._answer(session, offer)
+        room.mix.listeners.add(session.track)
+        self._register(room, session)
+        self._presence(room, "joined", user_id)
+        return session.id, answer
+
+    async def leave(self, session_id: str) -> None:
+        session = self.sessions.pop(session_id, None)
+        if session is None:
+            return
+        room = self.rooms.get(session.space_id)
+        if room is not None:
+            room.sessions.pop(session_id, None)
+            if session.track is not None:
+                room.mix.listeners.discard(session.track)
+                session.track.end()
+                self._presence(room, "left", session.user_id)
+            elif session.user_id and not any(
+                    s.user_id == session.user_id and s.role == "speaker" for s in room.sessions.values()):
+                room.mix.speakers.pop(session.user_id, None)
+                room.mix.audible.discard(session.user_id)
+        await session.pc.close()
+
+    def session(self, session_id: str) -> Session | None:
+        return self.sessions.get(session_id)
+
+    # -- obeying the domain ------------------------------------------------------------------
+
+    async def space_changed(self, space_id: str, state: str, stage: dict[str, bool],
+                            kept_out: set[str]) -> None:
+        """The Space's state now: its lifecycle state, its stage (speaker -> muted) and
+        people to disconnect (removed, or blocked by the host)."""
+        room = self.rooms.get(space_id)
+        if room is None:
+            return
+        if state == "ended":
+            await self.close_room(space_id)
+            return
+        room.mix.audible = {u for u, muted in stage.items() if not muted} if state == "live" else set()
+        for session in list(room.sessions.values()):
+            off_stage = session.role == "speaker" and session.user_id not in stage
+            if off_stage or session.user_id in kept_out:
+                await self.leave(session.id)
+
+    async def close_room(self, space_id: str) -> None:
+        room = self.rooms.pop(space_id, None)
+        if room is None:
+            return
+        for session_id in list(room.sessions):
+            await self.leave(session_id)
+        room.mix.stop()
+
+    async def close(self) -> None:
+        for space_id in list(self.rooms):
+            await self.close_room(space_id)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _room(self, space_id: str, host_id: str) -> Room:
+        room = self.rooms.get(space_id)
+        if room is None:
+            room = self.rooms[space_id] = Room(space_id, host_id, SpaceMix())
+            room.mix.start()
+        return room
+
+    def _peer(self) -> RTCPeerConnection:
+        return RTCPeerConnection(RTCConfiguration(iceServers=self.ice_servers))
+
+    async def _answer(self, session: Session, offer: str) -> str:
+        if not offer.lstrip().startswith("v=0") or "m=audio" not in offer:
+            await session.pc.close()
+            raise BadOffer("The body must be an SDP offer (application/sdp) with an audio section.")
+        try:
+            await session.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+            await session.pc.setLocalDescription(await session.pc.createAnswer())
+        except Exception as error:  # aiortc raises many kinds on malformed SDP
+            await session.pc.close()
+            raise BadOffer(f"The SDP offer could not be used: {error}") from None
+
+        @session.pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if session.pc.connectionState in ("failed", "closed"):
+                await self.leave(session.id)
+
+        return session.pc.localDescription.sdp
+
+    def _register(self, room: Room, session: Session) -> str:
+        room.sessions[session.id] = session
+        self.sessions[session.id] = session
+        return session.id
+
+    def _presence(self, room: Room, change: str, user_id: str | None) -> None:
+        if self.on_presence:
+            self.on_presence(room.space_id, room.listeners(), change, user_id)

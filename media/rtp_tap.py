@@ -1,0 +1,39 @@
+"""Taking a speaker's Opus packets as they arrive, before aiortc's jitter buffer and decoder.
+
+aiortc has no public way to get undecoded audio. Its receiver hands each SRTP-decrypted
+RTP packet to `RTCRtpReceiver._handle_rtp_packet`; wrapping that on the receiver instance
+gives the Opus payload with its RTP timestamp. The original still runs (RTCP reports and
+NACKs keep working), but its decoder gets a queue that drops everything, so nothing is
+decoded twice. Private names of aiortc 1.16.0: tests/unit/test_rtp_tap.py fails if they change.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import RTCRtpReceiver
+
+PacketHandler = Callable[[bytes, int, int], None]  # (opus payload, rtp timestamp, sequence)
+
+
+class _Discard(queue.Queue):
+    """A real queue (aiortc's decoder thread blocks on get) into which nothing is kept."""
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is None:  # aiortc's "stop" signal for the decoder thread must get through
+            super().put(item, block, timeout)
+
+
+def tap(receiver: RTCRtpReceiver, on_packet: PacketHandler) -> None:
+    """Call on the connection's "track" event, before the receiver starts."""
+    original = receiver._handle_rtp_packet
+
+    async def handle(packet: Any, arrival_time_ms: int) -> None:
+        if packet.payload:
+            on_packet(packet.payload, packet.timestamp, packet.sequence_number)
+        await original(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = handle
+    receiver._RTCRtpReceiver__decoder_queue = _Discard()

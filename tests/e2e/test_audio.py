@@ -1,0 +1,107 @@
+"""Real audio through the media node: aiortc speakers and listeners against `spaces serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from tests.peers import ToneTrack, connect
+from tests.support import assert_problem, register
+
+LOW, HIGH = 440.0, 1250.0
+
+
+def run(coroutine):
+    return asyncio.run(asyncio.wait_for(coroutine, timeout=90))
+
+
+async def listen_for(seconds: float) -> float:
+    await asyncio.sleep(seconds)
+    return time.monotonic()
+
+
+def test_speakers_are_heard_by_listeners_and_the_domain_decides_who(server):
+    http = server.start()
+    host, guest, fan, troll = (register(http, h) for h in ("host", "guest", "fan", "troll"))
+    space = http.post("/v1/spaces", json={"title": "Tones"}, headers=host.auth).json()["id"]
+    base = f"/v1/spaces/{space}"
+    http.put(f"{base}/speakers/{guest.id}", headers=host.auth)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as web:
+            pc, _, early = await connect(web, f"{base}/audio/listen", fan.token)
+            assert_problem(early, 409, "goes live")
+            await pc.close()
+            await web.post(f"{base}/launch", headers=host.auth)
+            await web.post(f"{base}/speakers/{host.id}/unmute", headers=host.auth)
+            host_pc, _, published = await connect(web, f"{base}/audio/publish", host.token, ToneTrack(LOW))
+            assert published.status_code == 201, published.text
+            assert published.headers["location"].startswith(f"{base}/audio/sessions/")
+            assert "127.0.0.1" in published.text and "192.0.2" not in published.text
+            fan_pc, fan_ears, listening = await connect(web, f"{base}/audio/listen", fan.token)
+            assert listening.status_code == 201, listening.text
+            troll_pc, troll_ears, _ = await connect(web, f"{base}/audio/listen", troll.token)
+
+            # the host's tone reaches the listener
+            start = await listen_for(0.5)
+            heard = await listen_for(1.5)
+            assert abs(fan_ears.dominant(start) - LOW) < 10
+            assert fan_ears.level_at(LOW, start) > 0.1
+            assert http.get(base).json()["listener_count"] == 2
+
+            # a second speaker, still muted, is not mixed; unmuted, both are heard
+            guest_pc, _, _ = await connect(web, f"{base}/audio/publish", guest.token, ToneTrack(HIGH))
+            await asyncio.sleep(1.0)
+            assert fan_ears.level_at(HIGH, heard) < 0.02
+            await web.post(f"{base}/speakers/{guest.id}/unmute", headers=guest.auth)
+            start = await listen_for(0.8)
+            await listen_for(1.2)
+            assert fan_ears.level_at(LOW, start) > 0.05 and fan_ears.level_at(HIGH, start) > 0.05
+
+            # the host mutes the guest: gone within a second
+            await web.post(f"{base}/speakers/{guest.id}/mute", headers=host.auth)
+            after = await listen_for(1.0)
+            await listen_for(0.8)
+            assert fan_ears.level_at(HIGH, after) < 0.02 and fan_ears.level_at(LOW, after) > 0.05
+
+            # removal disconnects the troll within a second, and they cannot come back
+            await web.post(f"{base}/removals", json={"user_id": troll.id}, headers=host.auth)
+            removed_at = time.monotonic()
+            await asyncio.wait_for(troll_ears.ended.wait(), timeout=2.0)
+            assert time.monotonic() - removed_at < 1.5
+            again_pc, _, again = await connect(web, f"{base}/audio/listen", troll.token)
+            assert_problem(again, 403, "removed")
+            for pc in (troll_pc, again_pc):
+                await pc.close()
+
+            # revoking the guest ends their publishing
+            await web.post(f"{base}/speakers/{guest.id}/unmute", headers=guest.auth)
+            await web.delete(f"{base}/speakers/{guest.id}", headers=host.auth)
+            after = await listen_for(1.0)
+            await listen_for(0.8)
+            assert fan_ears.level_at(HIGH, after) < 0.02
+
+            # the end of the Space ends everyone's audio within a second
+            await web.post(f"{base}/end", headers=host.auth)
+            await asyncio.wait_for(fan_ears.ended.wait(), timeout=2.0)
+            for pc in (host_pc, fan_pc, guest_pc):
+                await pc.close()
+
+    run(scenario())
+
+
+def test_signalling_refuses_what_it_cannot_serve(server):
+    http = server.start()
+    host, fan = register(http, "host"), register(http, "fan")
+    space = http.post("/v1/spaces", json={"title": "Checks"}, headers=host.auth).json()["id"]
+    base = f"/v1/spaces/{space}/audio"
+    http.post(f"/v1/spaces/{space}/launch", headers=host.auth)
+    sdp = {"Content-Type": "application/sdp"}
+    assert_problem(http.post(f"{base}/publish", content="hello", headers={**host.auth, **sdp}), 400, "SDP")
+    assert_problem(http.post(f"{base}/listen", content="v=0\r\nm=audio oops\r\n", headers=sdp), 400)
+    assert_problem(http.post(f"{base}/listen", json={"sdp": "v=0"}), 415, "application/sdp")
+    assert_problem(http.post(f"{base}/publish", content="v=0", headers={**fan.auth, **sdp}), 403, "stage")
+    assert_problem(http.post(f"{base}/publish", content="v=0", headers=sdp), 401)
+    assert_problem(http.delete(f"{base}/sessions/nope"), 404)

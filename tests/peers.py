@@ -1,0 +1,107 @@
+"""aiortc clients for the media tests: a speaker sending tones, a listener measuring them."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+from typing import Any
+
+import av
+import httpx
+import numpy as np
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+import media.ice  # noqa: F401  (ICE candidates on 127.0.0.1 only, as the server's)
+
+RATE, FRAME = 48_000, 960
+
+
+class ToneTrack(MediaStreamTrack):
+    """A microphone playing sine tones, in real time, 20 ms a frame."""
+
+    kind = "audio"
+
+    def __init__(self, *frequencies: float, level: float = 0.3):
+        super().__init__()
+        self.frequencies, self.level = frequencies, level
+        self._sent = 0
+        self._start: float | None = None
+
+    async def recv(self) -> av.AudioFrame:
+        if self._start is None:
+            self._start = time.monotonic()
+        wait = self._start + self._sent * FRAME / RATE - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        t = (np.arange(FRAME) + self._sent * FRAME) / RATE
+        wave = sum(np.sin(2 * np.pi * f * t) for f in self.frequencies) * self.level
+        frame = av.AudioFrame.from_ndarray((wave * 32767).astype(np.int16).reshape(1, -1),
+                                           format="s16", layout="mono")
+        frame.sample_rate, frame.pts = RATE, self._sent * FRAME
+        frame.time_base = fractions.Fraction(1, RATE)
+        self._sent += 1
+        return frame
+
+
+class Ears:
+    """What a listener hears: mono samples with their arrival times."""
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[float, np.ndarray]] = []
+        self.ended = asyncio.Event()
+
+    async def consume(self, track: Any) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                data = frame.to_ndarray().astype(np.float32) / 32768.0
+                channels = len(frame.layout.channels)
+                mono = data.reshape(-1, channels).mean(axis=1)
+                self.chunks.append((time.monotonic(), mono))
+        except Exception:
+            self.ended.set()
+
+    def since(self, moment: float) -> np.ndarray:
+        parts = [c for t, c in self.chunks if t >= moment]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+    def level_at(self, frequency: float, since: float) -> float:
+        """Amplitude of one frequency in what arrived since `since`."""
+        samples = self.since(since)
+        if len(samples) < RATE // 10:
+            return 0.0
+        spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) / len(samples)
+        freqs = np.fft.rfftfreq(len(samples), 1 / RATE)
+        band = (freqs > frequency - 15) & (freqs < frequency + 15)
+        return float(spectrum[band].max() * 4)
+
+    def dominant(self, since: float) -> float:
+        samples = self.since(since)
+        spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+        return float(np.fft.rfftfreq(len(samples), 1 / RATE)[np.argmax(spectrum[1:]) + 1])
+
+
+async def connect(http: httpx.AsyncClient, path: str, token: str | None,
+                  tone: ToneTrack | None = None) -> tuple[RTCPeerConnection, Ears, httpx.Response]:
+    """Offers to the server (publish with a tone, listen without); returns the connection,
+    what it hears, and the server's response."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    ears = Ears()
+    if tone is not None:
+        pc.addTrack(tone)
+    else:
+        pc.addTransceiver("audio", direction="recvonly")
+
+    @pc.on("track")
+    def on_track(track: Any) -> None:
+        asyncio.ensure_future(ears.consume(track))
+
+    await pc.setLocalDescription(await pc.createOffer())
+    headers = {"Content-Type": "application/sdp"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    response = await http.post(path, content=pc.localDescription.sdp, headers=headers)
+    if response.status_code == 201:
+        await pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
+    return pc, ears, response
