@@ -16,7 +16,7 @@ from collections.abc import Callable
 import av
 import numpy as np
 
-from media.opus import FRAME, OpusDecoder, OpusEncoder
+from media.opus import FRAME, TIME_BASE, OpusDecoder, OpusEncoder
 from media.tracks import PacketTrack
 
 log = logging.getLogger(__name__)
@@ -25,14 +25,24 @@ MAX_QUEUED = 3
 
 
 class SpeakerInput:
-    def __init__(self) -> None:
+    """One speaker's incoming Opus frames: queued for the mix, and forwarded as they come
+    to the other speakers (one shared packet for all of them; nothing re-encoded)."""
+
+    def __init__(self, is_audible: Callable[[], bool]) -> None:
         self.frames: collections.deque[bytes] = collections.deque(maxlen=MAX_QUEUED)
         self.decoder = OpusDecoder()
+        self.forward_to: set[PacketTrack] = set()
+        self.is_audible = is_audible
         self.received = 0
 
-    def push(self, payload: bytes, _timestamp: int, _sequence: int) -> None:
+    def push(self, payload: bytes, timestamp: int, _sequence: int) -> None:
         self.frames.append(payload)
         self.received += 1
+        if self.forward_to and self.is_audible():
+            packet = av.Packet(payload)
+            packet.pts, packet.time_base = timestamp, TIME_BASE
+            for track in self.forward_to:
+                track.offer(packet)
 
 
 class SpaceMix:
@@ -55,7 +65,9 @@ class SpaceMix:
             track.end()
 
     def input_for(self, speaker: str) -> SpeakerInput:
-        return self.speakers.setdefault(speaker, SpeakerInput())
+        if speaker not in self.speakers:
+            self.speakers[speaker] = SpeakerInput(lambda: speaker in self.audible)
+        return self.speakers[speaker]
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

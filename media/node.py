@@ -24,6 +24,17 @@ from media.tracks import PacketTrack
 log = logging.getLogger(__name__)
 
 
+def offered_directions(sdp: str) -> list[str]:
+    """The direction of each media section of an SDP, in order (sendrecv when unsaid)."""
+    directions: list[str] = []
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            directions.append("sendrecv")
+        elif directions and line.strip() in ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"):
+            directions[-1] = line.strip()[2:]
+    return directions
+
+
 class BadOffer(ValueError):
     """The SDP offer cannot be used (not SDP, or no audio)."""
 
@@ -35,7 +46,10 @@ class Session:
     user_id: str | None
     role: str  # "speaker" or "listener"
     pc: RTCPeerConnection
-    track: PacketTrack | None = None
+    track: PacketTrack | None = None  # a listener's mix
+    # a speaker's receive slots: the other speakers' streams, by the speaker each carries
+    slots: list[PacketTrack] = field(default_factory=list)
+    carrying: dict[PacketTrack, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,10 +87,12 @@ class MediaNode:
                 receiver = next(t.receiver for t in session.pc.getTransceivers() if t.receiver.track is track)
                 tap(receiver, speaker_input.push)
 
-        answer = await self._answer(session, offer)
+        answer = await self._answer(session, offer, prepare=self._receive_slots)
         if audible:
             room.mix.audible.add(user_id)
-        return self._register(room, session), answer
+        self._register(room, session)
+        self._assign_slots(room)
+        return session.id, answer
 
     async def listen(self, space_id: str, host_id: str, user_id: str | None,
                      offer: str) -> tuple[str, str]:
@@ -105,6 +121,9 @@ class MediaNode:
                     s.user_id == session.user_id and s.role == "speaker" for s in room.sessions.values()):
                 room.mix.speakers.pop(session.user_id, None)
                 room.mix.audible.discard(session.user_id)
+            for slot in session.slots:
+                slot.end()
+            self._assign_slots(room)
         await session.pc.close()
 
     def session(self, session_id: str) -> Session | None:
@@ -140,6 +159,37 @@ class MediaNode:
         for space_id in list(self.rooms):
             await self.close_room(space_id)
 
+    # -- speakers hearing each other ---------------------------------------------------------
+
+    @staticmethod
+    def _receive_slots(session: Session) -> None:
+        """Each extra audio section the speaker offered to receive only becomes a slot that
+        will carry another speaker's stream."""
+        directions = offered_directions(session.pc.remoteDescription.sdp)
+        for transceiver, direction in zip(session.pc.getTransceivers(), directions):
+            if transceiver.kind == "audio" and direction == "recvonly":
+                slot = PacketTrack()
+                transceiver.sender.replaceTrack(slot)
+                transceiver.direction = "sendonly"
+                session.slots.append(slot)
+
+    @staticmethod
+    def _assign_slots(room: Room) -> None:
+        """Every speaker's free slots carry the speakers it does not hear yet."""
+        speakers = [s for s in room.sessions.values() if s.role == "speaker"]
+        present = {s.user_id for s in speakers}
+        for session in speakers:
+            for slot, source in list(session.carrying.items()):
+                if source not in present:
+                    del session.carrying[slot]
+            missing = [u for u in present - {session.user_id} if u not in session.carrying.values()]
+            free = [slot for slot in session.slots if slot not in session.carrying]
+            for slot, source in zip(free, sorted(missing)):
+                session.carrying[slot] = source
+        for user, source_input in room.mix.speakers.items():
+            source_input.forward_to = {slot for s in speakers
+                                       for slot, source in s.carrying.items() if source == user}
+
     # -- helpers -----------------------------------------------------------------------------
 
     def _room(self, space_id: str, host_id: str) -> Room:
@@ -152,12 +202,15 @@ class MediaNode:
     def _peer(self) -> RTCPeerConnection:
         return RTCPeerConnection(RTCConfiguration(iceServers=self.ice_servers))
 
-    async def _answer(self, session: Session, offer: str) -> str:
+    async def _answer(self, session: Session, offer: str,
+                      prepare: Callable[[Session], None] | None = None) -> str:
         if not offer.lstrip().startswith("v=0") or "m=audio" not in offer:
             await session.pc.close()
             raise BadOffer("The body must be an SDP offer (application/sdp) with an audio section.")
         try:
             await session.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+            if prepare:
+                prepare(session)
             await session.pc.setLocalDescription(await session.pc.createAnswer())
         except Exception as error:  # aiortc raises many kinds on malformed SDP
             await session.pc.close()

@@ -83,13 +83,17 @@ class Ears:
 
 
 async def connect(http: httpx.AsyncClient, path: str, token: str | None,
-                  tone: ToneTrack | None = None) -> tuple[RTCPeerConnection, Ears, httpx.Response]:
+                  tone: ToneTrack | None = None, receive: int = 0,
+                  ) -> tuple[RTCPeerConnection, Ears, httpx.Response]:
     """Offers to the server (publish with a tone, listen without); returns the connection,
-    what it hears, and the server's response."""
+    what it hears, and the server's response. A speaker may also offer `receive` audio
+    sections, in which the server sends the other speakers."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     ears = Ears()
     if tone is not None:
         pc.addTrack(tone)
+        for _ in range(receive):
+            pc.addTransceiver("audio", direction="recvonly")
     else:
         pc.addTransceiver("audio", direction="recvonly")
 

@@ -92,6 +92,36 @@ def test_speakers_are_heard_by_listeners_and_the_domain_decides_who(server):
     run(scenario())
 
 
+def test_speakers_hear_each_other_but_not_themselves(server):
+    http = server.start()
+    host, guest = register(http, "host"), register(http, "guest")
+    space = http.post("/v1/spaces", json={"title": "Duet"}, headers=host.auth).json()["id"]
+    base = f"/v1/spaces/{space}"
+    http.post(f"{base}/launch", headers=host.auth)
+    http.put(f"{base}/speakers/{guest.id}", headers=host.auth)
+    for speaker in (host, guest):
+        http.post(f"{base}/speakers/{speaker.id}/unmute", headers=speaker.auth)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as web:
+            host_pc, host_ears, _ = await connect(web, f"{base}/audio/publish", host.token,
+                                                  ToneTrack(LOW), receive=1)
+            guest_pc, guest_ears, _ = await connect(web, f"{base}/audio/publish", guest.token,
+                                                    ToneTrack(HIGH), receive=1)
+            start = await listen_for(0.7)
+            await listen_for(1.3)
+            assert host_ears.level_at(HIGH, start) > 0.05 and host_ears.level_at(LOW, start) < 0.02
+            assert guest_ears.level_at(LOW, start) > 0.05 and guest_ears.level_at(HIGH, start) < 0.02
+            await web.post(f"{base}/speakers/{guest.id}/mute", headers=host.auth)
+            after = await listen_for(1.0)
+            await listen_for(0.6)
+            assert host_ears.level_at(HIGH, after) < 0.02  # a muted speaker is forwarded to nobody
+            for pc in (host_pc, guest_pc):
+                await pc.close()
+
+    run(scenario())
+
+
 def test_signalling_refuses_what_it_cannot_serve(server):
     http = server.start()
     host, fan = register(http, "host"), register(http, "fan")
