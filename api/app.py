@@ -45,6 +45,6 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.add_middleware(metrics.MetricsMiddleware)  # outermost: replays are counted too
     problems.install(app)
     for router in (accounts.router, spaces.router, spaces.feed_router, stage.router,
-                   moderation.router, audio.router, audit.router, pages.router, metrics.router):
+                   moderation.router, audio.router, audio.recording_router, audit.router, pages.router, metrics.router):
         app.include_router(router)
     return app

@@ -88,7 +88,9 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
         reactions=RateLimiter(settings.reactions_per_second, settings.reaction_burst),
     )
     ice.use_host_addresses(settings.media_host_addresses)
-    system.media = MediaNode(settings.media_ice_servers, on_presence=system.on_presence)
+    system.media = MediaNode(settings.media_ice_servers, on_presence=system.on_presence,
+                             recordings=settings.data_dir / "recordings",
+                             segment_seconds=settings.recording_segment_seconds)
     if settings.kafka_bootstrap:
         _through_kafka(system, settings.run_workers if workers is None else workers)
     elif workers is not False:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         default_factory=lambda: ["127.0.0.1"],
         description="local addresses the media node offers as ICE candidates, as JSON",
     )
+    recording_segment_seconds: float = Field(
+        10.0, gt=0, description="length of each recording file: a crash loses at most one"
+    )
     reactions_per_second: float = 5.0
     reaction_burst: int = 20
     database_url: str | None = Field(

@@ -76,5 +76,6 @@ class DomainFeed:
         stage = {str(user): muted for user, muted in space.stage.items()}
         kept_out = {str(user) for user in space.removed} | blocked
         asyncio.run_coroutine_threadsafe(
-            self.node.space_changed(space_id, space.state, stage, kept_out), self.loop
+            self.node.space_changed(space_id, space.state, stage, kept_out, space.recording),
+            self.loop
         ).result(timeout=10)

@@ -17,6 +17,7 @@ import av
 import numpy as np
 
 from media.opus import FRAME, TIME_BASE, OpusDecoder, OpusEncoder
+from media.recording import Recorder
 from media.tracks import PacketTrack
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ class SpaceMix:
         self.speakers: dict[str, SpeakerInput] = {}
         self.audible: set[str] = set()
         self.listeners: set[PacketTrack] = set()
-        self.on_packet = on_packet  # e.g. the recorder
+        self.on_packet = on_packet
+        self.recorder: Recorder | None = None  # set while the Space is being recorded
         self._encoder = OpusEncoder()
         self._task: asyncio.Task | None = None
         self.ticks = 0
@@ -61,8 +63,14 @@ class SpaceMix:
     def stop(self) -> None:
         if self._task:
             self._task.cancel()
+        self.record(None)
         for track in list(self.listeners):
             track.end()
+
+    def record(self, recorder: Recorder | None) -> None:
+        if self.recorder is not None and recorder is not self.recorder:
+            self.recorder.close()
+        self.recorder = recorder
 
     def input_for(self, speaker: str) -> SpeakerInput:
         if speaker not in self.speakers:
@@ -93,6 +101,8 @@ class SpaceMix:
             samples = source.decoder.decode(payload)  # decode even when muted: keeps state
             if speaker in self.audible:
                 mixed += samples
+        if self.recorder is not None:
+            self.recorder.write(mixed)
         for packet in self._encoder.encode(mixed):
             for track in self.listeners:
                 track.offer(packet)

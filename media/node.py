@@ -13,11 +13,13 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
 from media.mix import SpaceMix
+from media.recording import Recorder
 from media.rtp_tap import tap
 from media.tracks import PacketTrack
 
@@ -65,8 +67,11 @@ class Room:
 
 class MediaNode:
     def __init__(self, ice_servers: list[str] | None = None,
-                 on_presence: Callable[[str, int, str, str | None], None] | None = None):
+                 on_presence: Callable[[str, int, str, str | None], None] | None = None,
+                 recordings: Path = Path("var/recordings"), segment_seconds: float = 10.0):
         self.ice_servers = [RTCIceServer(urls=u) for u in ice_servers or []]
+        self.recordings = recordings
+        self.segment_seconds = segment_seconds
         self.on_presence = on_presence  # (space_id, listener_count, "joined"/"left", user_id)
         self.rooms: dict[str, Room] = {}
         self.sessions: dict[str, Session] = {}
@@ -74,8 +79,8 @@ class MediaNode:
     # -- sessions ----------------------------------------------------------------------------
 
     async def publish(self, space_id: str, host_id: str, user_id: str, offer: str,
-                      audible: bool) -> tuple[str, str]:
-        room = self._room(space_id, host_id)
+                      audible: bool, recording: bool = False) -> tuple[str, str]:
+        room = self._room(space_id, host_id, recording)
         for old in [s for s in room.sessions.values() if s.user_id == user_id and s.role == "speaker"]:
             await self.leave(old.id)  # a speaker publishes once; a new offer replaces the old
         session = Session(uuid.uuid4().hex, space_id, user_id, "speaker", self._peer())
@@ -95,8 +100,8 @@ class MediaNode:
         return session.id, answer
 
     async def listen(self, space_id: str, host_id: str, user_id: str | None,
-                     offer: str) -> tuple[str, str]:
-        room = self._room(space_id, host_id)
+                     offer: str, recording: bool = False) -> tuple[str, str]:
+        room = self._room(space_id, host_id, recording)
         session = Session(uuid.uuid4().hex, space_id, user_id, "listener", self._peer(),
                           PacketTrack())
         session.pc.addTrack(session.track)
@@ -132,15 +137,16 @@ class MediaNode:
     # -- obeying the domain ------------------------------------------------------------------
 
     async def space_changed(self, space_id: str, state: str, stage: dict[str, bool],
-                            kept_out: set[str]) -> None:
-        """The Space's state now: its lifecycle state, its stage (speaker -> muted) and
-        people to disconnect (removed, or blocked by the host)."""
+                            kept_out: set[str], recording: bool = False) -> None:
+        """The Space's state now: its lifecycle state, its stage (speaker -> muted), people
+        to disconnect (removed, or blocked by the host) and whether it is being recorded."""
         room = self.rooms.get(space_id)
         if room is None:
             return
         if state == "ended":
             await self.close_room(space_id)
             return
+        self._record(room, recording)
         room.mix.audible = {u for u, muted in stage.items() if not muted} if state == "live" else set()
         for session in list(room.sessions.values()):
             off_stage = session.role == "speaker" and session.user_id not in stage
@@ -192,12 +198,19 @@ class MediaNode:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _room(self, space_id: str, host_id: str) -> Room:
+    def _room(self, space_id: str, host_id: str, recording: bool) -> Room:
         room = self.rooms.get(space_id)
         if room is None:
             room = self.rooms[space_id] = Room(space_id, host_id, SpaceMix())
             room.mix.start()
+            self._record(room, recording)
         return room
+
+    def _record(self, room: Room, recording: bool) -> None:
+        if recording and room.mix.recorder is None:
+            room.mix.record(Recorder(self.recordings / room.space_id, self.segment_seconds))
+        elif not recording:
+            room.mix.record(None)
 
     def _peer(self) -> RTCPeerConnection:
         return RTCPeerConnection(RTCConfiguration(iceServers=self.ice_servers))

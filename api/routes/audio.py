@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request, Response
 
 from api.deps import CurrentUser, OptionalCaller, SystemDep, parse_id
 from api.problems import Problem
-from infrastructure.tokens import USER
+from infrastructure.tokens import AUDITOR, USER
 from media.node import BadOffer
+from media.recording import joined
 
 router = APIRouter(prefix="/v1/spaces/{space_id}/audio", tags=["audio"])
 SDP = "application/sdp"
@@ -41,7 +42,8 @@ async def publish(space_id: str, request: Request, caller: CurrentUser, system: 
         raise Problem(403, "Only speakers on the stage can publish audio.")
     try:
         session_id, answer = await system.media.publish(
-            space_id, str(space.host_id), str(caller), offer, audible=not space.stage[caller])
+            space_id, str(space.host_id), str(caller), offer, audible=not space.stage[caller],
+            recording=space.recording)
     except BadOffer as error:
         raise Problem(400, str(error)) from None
     return _answered(space_id, session_id, answer)
@@ -66,7 +68,8 @@ async def listen(space_id: str, request: Request, caller: OptionalCaller, system
         raise Problem(403, "The host of this Space has blocked you.")
     try:
         session_id, answer = await system.media.listen(
-            space_id, str(space.host_id), str(user) if user else None, offer)
+            space_id, str(space.host_id), str(user) if user else None, offer,
+            recording=space.recording)
     except BadOffer as error:
         raise Problem(400, str(error)) from None
     return _answered(space_id, session_id, answer)
@@ -81,3 +84,25 @@ async def leave(space_id: str, session_id: str, caller: OptionalCaller, system: 
         raise Problem(403, "Only the person in this session can end it.")
     await system.media.leave(session_id)
     return Response(status_code=204)
+
+
+recording_router = APIRouter(prefix="/v1/spaces/{space_id}", tags=["audio"])
+
+
+@recording_router.get("/recording", response_class=Response,
+                      responses={200: {"content": {"audio/ogg": {}}}})
+def recording(space_id: str, caller: OptionalCaller, system: SystemDep) -> Response:
+    """After the end, the host and auditors download the recording as one Ogg/Opus file."""
+    space = system.app.space(parse_id(space_id))
+    if caller is None:
+        raise Problem(401, "Send the host's or an auditor's bearer token.",
+                      {"WWW-Authenticate": "Bearer"})
+    if caller.role != AUDITOR and caller.subject != str(space.host_id):
+        raise Problem(403, "Only the host and auditors may download the recording.")
+    if space.state != "ended":
+        raise Problem(409, "The recording can be downloaded once the Space has ended.")
+    data = joined(system.media.recordings / space_id)
+    if not data:
+        raise Problem(404, "This Space was not recorded.")
+    return Response(data, media_type="audio/ogg", headers={
+        "Content-Disposition": f'attachment; filename="space-{space_id}.ogg"'})

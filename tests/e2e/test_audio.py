@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 
+import av
 import httpx
+import numpy as np
 
 from tests.peers import ToneTrack, connect
-from tests.support import assert_problem, register
+from tests.support import Server, assert_problem, register, spaces
 
 LOW, HIGH = 440.0, 1250.0
 
@@ -120,6 +123,45 @@ def test_speakers_hear_each_other_but_not_themselves(server):
                 await pc.close()
 
     run(scenario())
+
+
+def test_a_recording_holds_what_was_said_and_only_the_host_and_auditors_get_it(tmp_path):
+    server = Server(tmp_path / "data", {"SPACES_RECORDING_SEGMENT_SECONDS": "0.5"})
+    http = server.start()
+    try:
+        host, fan = register(http, "host"), register(http, "fan")
+        space = http.post("/v1/spaces", json={"title": "On the record"}, headers=host.auth).json()["id"]
+        base = f"/v1/spaces/{space}"
+        http.post(f"{base}/launch", headers=host.auth)
+        http.post(f"{base}/speakers/{host.id}/unmute", headers=host.auth)
+
+        async def scenario() -> None:
+            async with httpx.AsyncClient(base_url=server.url, timeout=20) as web:
+                pc, _, _ = await connect(web, f"{base}/audio/publish", host.token, ToneTrack(LOW))
+                await asyncio.sleep(0.5)
+                await web.patch(base, json={"recording": True}, headers=host.auth)
+                await asyncio.sleep(2.5)
+                await web.patch(base, json={"recording": False}, headers=host.auth)
+                await asyncio.sleep(0.3)
+                assert_problem(await web.get(f"{base}/recording", headers=host.auth), 409, "ended")
+                await web.post(f"{base}/end", headers=host.auth)
+                await pc.close()
+
+        run(scenario())
+        segments = list((tmp_path / "data" / "recordings" / space).glob("segment-*.ogg"))
+        assert len(segments) >= 3  # written in short pieces as it went
+        download = http.get(f"{base}/recording", headers=host.auth)
+        assert download.status_code == 200 and download.headers["content-type"] == "audio/ogg"
+        container = av.open(io.BytesIO(download.content))
+        samples = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
+        assert 1.5 < len(samples) / 48_000 < 4.0
+        spectrum = np.abs(np.fft.rfft(samples))
+        assert abs(np.fft.rfftfreq(len(samples), 1 / 48_000)[np.argmax(spectrum)] - LOW) < 5
+        auditor = {"Authorization": "Bearer " + spaces("auditor-token", "ann", data_dir=server.data_dir).strip()}
+        assert http.get(f"{base}/recording", headers=auditor).status_code == 200
+        assert_problem(http.get(f"{base}/recording", headers=fan.auth), 403)
+    finally:
+        server.stop()
 
 
 def test_signalling_refuses_what_it_cannot_serve(server):
