@@ -1,0 +1,184 @@
+"""The media layer, side by side in one run: aiortc's MediaRelay handing each listener a
+decoded track (naive) against our node (one mix encoded once, packets shared), with 10
+speakers and growing numbers of listeners. Prints, per row: media CPU (cores), listeners per
+core, the worst listener's share of packets received, speaker → listener latency p50/p99
+(at the listener's network input, before its own jitter buffer), memory per listener.
+
+Run: .venv/bin/python bench/media.py            (a few minutes)
+     .venv/bin/python bench/media.py --quick    (a smoke run, as in CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
+
+from media.opus import OpusDecoder  # noqa: E402
+from media.rtp_tap import tap  # noqa: E402
+from tests.peers import ToneTrack  # noqa: E402
+
+BURST_HZ = 2000.0
+
+
+class BurstTrack(ToneTrack):
+    """Speaker 0: a 100 ms tone burst every 500 ms; remembers when each burst left."""
+
+    def __init__(self) -> None:
+        super().__init__(BURST_HZ, level=0.5)
+        self.onsets: list[float] = []
+
+    async def recv(self):
+        frame = await super().recv()
+        position = (self._sent - 1) % 25  # frames within a 500 ms period
+        if position >= 5:
+            frame = self._silence(frame)
+        elif position == 0:
+            self.onsets.append(time.monotonic())
+        return frame
+
+    @staticmethod
+    def _silence(frame):
+        frame.planes[0].update(bytes(frame.planes[0].buffer_size))
+        return frame
+
+
+class Node:
+    def __init__(self, mode: str):
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "bench/media_node.py"), mode],
+                                        stdout=subprocess.PIPE, text=True)
+        self.port = int(self.process.stdout.readline())
+        self.lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    async def ask(self, request: dict) -> dict:
+        async with self.lock:
+            self.writer.write((json.dumps(request) + "\n").encode())
+            await self.writer.drain()
+            return json.loads(await self.reader.readline())
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+async def join(node: Node, role: str, track=None, on_packet=None) -> RTCPeerConnection:
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    if track is not None:
+        pc.addTrack(track)
+    else:
+        pc.addTransceiver("audio", direction="recvonly")
+
+        @pc.on("track")
+        def on_track(remote):
+            receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is remote)
+            tap(receiver, on_packet)
+
+    await pc.setLocalDescription(await pc.createOffer())
+    answer = await node.ask({"op": role, "sdp": pc.localDescription.sdp})
+    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+    return pc
+
+
+class Probe:
+    """A listener that decodes what arrives at once and notes when each burst begins."""
+
+    def __init__(self) -> None:
+        self.decoder = OpusDecoder()
+        self.onsets: list[float] = []
+        self.quiet = 0
+
+    def on_packet(self, payload: bytes, _timestamp: int, _sequence: int) -> None:
+        samples = self.decoder.decode(payload)
+        spectrum = np.abs(np.fft.rfft(samples)) / len(samples)
+        loud = spectrum[int(BURST_HZ / 50)] > 0.05
+        if loud and self.quiet >= 5:
+            self.onsets.append(time.monotonic())
+        self.quiet = 0 if loud else self.quiet + 1
+
+
+def latencies(sent: list[float], heard: list[float]) -> list[float]:
+    out = []
+    for moment in heard:
+        before = [s for s in sent if s <= moment]
+        if before and moment - before[-1] < 0.4:
+            out.append((moment - before[-1]) * 1000)
+    return out
+
+
+async def measure(mode: str, listeners: int, seconds: float) -> dict:
+    node = Node(mode)
+    pcs = []
+    try:
+        await node.open()
+        burst = BurstTrack()
+        pcs.append(await join(node, "speaker", burst))
+        for i in range(9):
+            pcs.append(await join(node, "speaker", ToneTrack(200 + 40 * i, level=0.05)))
+        probe = Probe()
+        pcs.append(await join(node, "listener", on_packet=probe.on_packet))
+        before = await node.ask({"op": "stats"})
+        counts = [0] * listeners
+
+        def counter(i):
+            def count(*_):
+                counts[i] += 1
+            return count
+
+        for start in range(0, listeners, 10):
+            pcs += await asyncio.gather(*(join(node, "listener", on_packet=counter(i))
+                                          for i in range(start, min(start + 10, listeners))))
+        await asyncio.sleep(2.0)
+        start_counts, start_stats, started = list(counts), await node.ask({"op": "stats"}), time.monotonic()
+        heard_from = len(probe.onsets)
+        await asyncio.sleep(seconds)
+        end_stats, elapsed = await node.ask({"op": "stats"}), time.monotonic() - started
+        shares = [(c - s) / (elapsed * 50) for c, s in zip(counts, start_counts)]
+        lat = sorted(latencies(burst.onsets, probe.onsets[heard_from:]))
+        cores = (end_stats["cpu"] - start_stats["cpu"]) / elapsed
+        return {
+            "cores": cores, "per_core": listeners / cores if cores else float("inf"),
+            "worst_share": min(shares), "p50": statistics.median(lat) if lat else float("nan"),
+            "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else float("nan"),
+            "mb_per_listener": (end_stats["rss"] - before["rss"]) / listeners / 2**20,
+        }
+    finally:
+        for pc in pcs:
+            await pc.close()
+        node.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few listeners, short")
+    args = parser.parse_args()
+    plans = ({"relay": [4], "mix": [4]} if args.quick else
+             {"relay": [10, 20, 30], "mix": [10, 50, 100, 200]})
+    seconds = 2.0 if args.quick else 6.0
+    print(f"{'way':<8}{'listeners':>10}{'cores':>8}{'per core':>10}{'worst %':>9}"
+          f"{'p50 ms':>8}{'p99 ms':>8}{'MB/lstnr':>10}")
+    for mode, counts in plans.items():
+        for listeners in counts:
+            r = asyncio.run(measure(mode, listeners, seconds))
+            print(f"{mode:<8}{listeners:>10}{r['cores']:>8.2f}{r['per_core']:>10.0f}"
+                  f"{r['worst_share'] * 100:>9.1f}{r['p50']:>8.1f}{r['p99']:>8.1f}"
+                  f"{r['mb_per_listener']:>10.2f}", flush=True)
+    print("per core counts only rows whose worst listener got >= 99 % of packets")
+
+
+if __name__ == "__main__":
+    main()
