@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from api import idempotency, metrics, problems
 from api.bootstrap import System, build
-from api.routes import accounts, audio, audit, moderation, pages, spaces, stage
+from api.routes import accounts, audio, audit, media_internal, moderation, pages, spaces, stage
 from infrastructure.settings import Settings
 
 DESCRIPTION = """Live audio rooms with an auditable history.
@@ -21,8 +21,14 @@ Commands answer with the event store `position` they reached; pass it to a read 
 State-changing requests accept an `Idempotency-Key` header."""
 
 
-def create_app(settings: Settings | None = None, system: System | None = None) -> FastAPI:
-    system = system or build(settings or Settings())
+def create_app(settings: Settings | None = None, system: System | None = None,
+               role: str = "api") -> FastAPI:
+    """`role="media"`: only the audio endpoints, health and metrics (`spaces media`)."""
+    settings = settings or (system.settings if system else Settings())
+    if role == "media":
+        settings = settings.model_copy(update={"media_url": None})  # it is the media node
+    carries_audio = not settings.media_url
+    system = system or build(settings, workers=False if role == "media" else None)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -30,7 +36,8 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
         # from thrashing, and group commit still gathers every command waiting.
         to_thread.current_default_thread_limiter().total_tokens = system.settings.threads
         system.start()
-        system.start_media(asyncio.get_running_loop())
+        if carries_audio:
+            system.start_media(asyncio.get_running_loop())
         try:
             yield
         finally:
@@ -44,7 +51,12 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.add_middleware(idempotency.IdempotencyMiddleware)
     app.add_middleware(metrics.MetricsMiddleware)  # outermost: replays are counted too
     problems.install(app)
-    for router in (accounts.router, spaces.router, spaces.feed_router, stage.router,
-                   moderation.router, audio.router, audio.recording_router, audit.router, pages.router, metrics.router):
+    routers = [pages.router, metrics.router]
+    if role == "api":
+        routers += [accounts.router, spaces.router, spaces.feed_router, stage.router,
+                    moderation.router, audio.router, audio.recording_router, audit.router]
+    else:
+        routers.append(media_internal.router)
+    for router in routers:
         app.include_router(router)
     return app

@@ -17,7 +17,7 @@ from infrastructure.event_store import event_store_env
 from infrastructure.live import LiveEvents
 from infrastructure.rate_limit import RateLimiter
 from infrastructure.settings import Settings
-from infrastructure.tokens import TokenSigner, load_or_create_secret
+from infrastructure.tokens import INTERNAL, TokenSigner, load_or_create_secret
 from infrastructure.views import ViewDatabase
 from media import ice
 from media.domain_feed import DomainFeed
@@ -37,7 +37,7 @@ class System:
     tokens: TokenSigner
     live: LiveEvents
     reactions: RateLimiter
-    media: MediaNode | None = None
+    media: Any = None  # a MediaNode here, or a RemoteMedia for a `spaces media` process
     background: list[Any] = field(default_factory=list)  # things with start() and stop()
 
     @property
@@ -88,11 +88,22 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
         reactions=RateLimiter(settings.reactions_per_second, settings.reaction_burst),
     )
     ice.use_host_addresses(settings.media_host_addresses)
-    system.media = MediaNode(settings.media_ice_servers, on_presence=system.on_presence,
-                             recordings=settings.data_dir / "recordings",
-                             segment_seconds=settings.recording_segment_seconds)
+    if settings.media_url:
+        from media.remote import RemoteMedia
+
+        system.media = RemoteMedia(settings.media_url, system.tokens.issue("api", INTERNAL))
+    else:
+        system.media = MediaNode(settings.media_ice_servers, on_presence=system.on_presence,
+                                 recordings=settings.data_dir / "recordings",
+                                 segment_seconds=settings.recording_segment_seconds)
     if settings.kafka_bootstrap:
         _through_kafka(system, settings.run_workers if workers is None else workers)
+        from infrastructure.kafka_live import LiveToKafka
+
+        live_to_kafka = LiveToKafka(settings.kafka_bootstrap, settings.kafka_live_prefix,
+                                    settings.kafka_partitions)
+        system.live.subscribe(live_to_kafka)
+        system.background.append(live_to_kafka)
     elif workers is not False:
         system.background.append(runner)
     return system

@@ -90,6 +90,19 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def media(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(args)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    print(f"Spaces media node on http://{settings.host}:{settings.port}", file=sys.stderr)
+    uvicorn.run(create_app(settings, role="media"), host=settings.host, port=settings.port,
+                log_level="warning")
+    return 0
+
+
 def auditor_token(args: argparse.Namespace) -> int:
     from infrastructure.tokens import AUDITOR, TokenSigner, load_or_create_secret
 
@@ -134,6 +147,10 @@ def parser() -> argparse.ArgumentParser:
         "--no-background-workers", dest="run_workers", action="store_false", default=None,
         help="with Kafka: leave the relay and projection workers to `spaces relay` and "
              "`spaces project` processes (SPACES_RUN_WORKERS=false)")
+    media_command = command("media", media, "Run the media node on its own (point the API's "
+                            "SPACES_MEDIA_URL at it).")
+    media_command.add_argument("--host", help="default 127.0.0.1 (SPACES_HOST)")
+    media_command.add_argument("--port", type=int, help="default 8000 (SPACES_PORT)")
     token = command("auditor-token", auditor_token, "Print a bearer token with the auditor role.")
     token.add_argument("name", help="who the auditor is; recorded as the token's subject")
     command("rebuild", rebuild, "Rebuild every read model from the event store.")

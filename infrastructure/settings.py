@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     threads: int = Field(40, ge=1, description="threads that run commands and queries")
     processes: int = Field(1, ge=1, description="server processes (PostgreSQL only)")
     read_your_writes_timeout: float = Field(5.0, description="seconds ?after= may wait")
+    media_url: str | None = Field(
+        None, description="base URL of a separate `spaces media` process: the API redirects "
+        "audio requests there (307) instead of carrying audio itself"
+    )
     media_ice_servers: list[str] = Field(
         default_factory=list, description='STUN/TURN URLs for the media node, as JSON: ["stun:host:3478"]'
     )
@@ -53,6 +57,9 @@ class Settings(BaseSettings):
     )
     kafka_topic: str = "spaces.events"
     kafka_partitions: int = 3
+    kafka_live_prefix: str = Field(
+        "spaces.", description="presence and reactions go to <prefix>presence and <prefix>reactions"
+    )
     projection_group: str = "spaces-projections"
     worker_id: str | None = Field(
         None, description="stable name of this projection worker: a restarted worker with "

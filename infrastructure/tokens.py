@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-USER, AUDITOR = "user", "auditor"
+USER, AUDITOR, INTERNAL = "user", "auditor", "internal"  # internal: the API calling a media node
 
 
 class BadToken(Exception):

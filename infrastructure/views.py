@@ -8,32 +8,29 @@ once the placeholders are translated.
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 
 class ViewDatabase:
     def __init__(self, path: str | None):
-        """`path=None` keeps the views in memory, shared by this process's threads."""
-        if path is None:
-            self._target, self._uri = f"file:views-{uuid4().hex}?mode=memory&cache=shared", True
-            self._keepalive = self._connect()  # a shared in-memory database lives while one connection does
-        else:
-            self._target, self._uri = path, False
+        """`path=None`: views that are not kept (a temporary file, removed on close; unlike
+        SQLite's shared in-memory databases, it lets readers wait for writers)."""
+        self._temporary = tempfile.TemporaryDirectory(prefix="spaces-views-") if path is None else None
+        self._target = path or str(Path(self._temporary.name) / "views.sqlite")
         self._local = threading.local()
         self._write_lock = threading.Lock()
 
     def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(
-            self._target, uri=self._uri, isolation_level=None, check_same_thread=False, timeout=10
-        )
+        connection = sqlite3.connect(self._target, isolation_level=None, check_same_thread=False,
+                                     timeout=10)
         connection.row_factory = sqlite3.Row
-        if not self._uri:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
         return connection
 
     @property
@@ -64,7 +61,8 @@ class ViewDatabase:
         yield
 
     def close(self) -> None:
-        pass
+        if self._temporary is not None:
+            self._temporary.cleanup()
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return [dict(row) for row in self._connection.execute(sql, params).fetchall()]

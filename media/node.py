@@ -131,8 +131,15 @@ class MediaNode:
             self._assign_slots(room)
         await session.pc.close()
 
-    def session(self, session_id: str) -> Session | None:
-        return self.sessions.get(session_id)
+    async def end_session(self, space_id: str, session_id: str, user_id: str | None) -> str:
+        """Ends a session for the person in it: "ended", "missing" or "forbidden"."""
+        session = self.sessions.get(session_id)
+        if session is None or session.space_id != space_id:
+            return "missing"
+        if session.user_id is not None and session.user_id != user_id:
+            return "forbidden"
+        await self.leave(session_id)
+        return "ended"
 
     # -- obeying the domain ------------------------------------------------------------------
 

@@ -68,33 +68,35 @@ class Server:
     """`spaces serve` as a real process on a free port of 127.0.0.1."""
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = ()):
+                 args: tuple[str, ...] = (), command: str = "serve", port: int | None = None):
         self.data_dir = data_dir
         self.env = env or {}
         self.args = args
+        self.command = command
+        self.port = port
         self.process: subprocess.Popen | None = None
         self.url = ""
 
     def start(self) -> httpx.Client:
-        port = free_port()
+        port = self.port or free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = open(self.data_dir.parent / f"server-{port}.log", "w")
         self.process = subprocess.Popen(
-            [str(BIN / "spaces"), "serve", "--port", str(port), "--data-dir", str(self.data_dir),
+            [str(BIN / "spaces"), self.command, "--port", str(port), "--data-dir", str(self.data_dir),
              *self.args],
             stdout=self.log, stderr=subprocess.STDOUT, env=clean_env(self.env),
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"spaces serve exited: {self._log()}")
+                raise RuntimeError(f"spaces {self.command} exited: {self._log()}")
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return httpx.Client(base_url=self.url, timeout=10)
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise RuntimeError(f"spaces serve did not answer within 30 s: {self._log()}")
+        raise RuntimeError(f"spaces {self.command} did not answer within 30 s: {self._log()}")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -76,13 +76,14 @@ async def listen(space_id: str, request: Request, caller: OptionalCaller, system
 
 
 @router.delete("/sessions/{session_id}", status_code=204)
-async def leave(space_id: str, session_id: str, caller: OptionalCaller, system: SystemDep) -> Response:
-    session = system.media.session(session_id)
-    if session is None or session.space_id != space_id:
+async def leave(space_id: str, session_id: str, caller: OptionalCaller,
+                system: SystemDep) -> Response:
+    outcome = await system.media.end_session(space_id, session_id,
+                                             caller.subject if caller else None)
+    if outcome == "missing":
         raise Problem(404, "No audio session has this address (it may have ended).")
-    if session.user_id is not None and (caller is None or caller.subject != session.user_id):
+    if outcome == "forbidden":
         raise Problem(403, "Only the person in this session can end it.")
-    await system.media.leave(session_id)
     return Response(status_code=204)
 
 
@@ -101,7 +102,7 @@ def recording(space_id: str, caller: OptionalCaller, system: SystemDep) -> Respo
         raise Problem(403, "Only the host and auditors may download the recording.")
     if space.state != "ended":
         raise Problem(409, "The recording can be downloaded once the Space has ended.")
-    data = joined(system.media.recordings / space_id)
+    data = joined(system.settings.data_dir / "recordings" / space_id)
     if not data:
         raise Problem(404, "This Space was not recorded.")
     return Response(data, media_type="audio/ogg", headers={

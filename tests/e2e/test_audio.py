@@ -164,6 +164,48 @@ def test_a_recording_holds_what_was_said_and_only_the_host_and_auditors_get_it(t
         server.stop()
 
 
+def test_a_separate_media_process_carries_the_audio(tmp_path):
+    from tests.support import free_port
+
+    media_port = free_port()
+    media = Server(tmp_path / "data", command="media", port=media_port)
+    api = Server(tmp_path / "data", {"SPACES_MEDIA_URL": f"http://127.0.0.1:{media_port}"})
+    try:
+        http = api.start()
+        media.start()
+        host, fan = register(http, "host"), register(http, "fan")
+        space = http.post("/v1/spaces", json={"title": "Far away"}, headers=host.auth).json()["id"]
+        base = f"/v1/spaces/{space}"
+        http.post(f"{base}/launch", headers=host.auth)
+        http.post(f"{base}/speakers/{host.id}/unmute", headers=host.auth)
+        assert_problem(http.post(f"{base}/audio/listen", content="v=0",
+                                 headers={"Content-Type": "application/sdp"}), 400)
+        assert_problem(http.post(f"{media.url}/internal/media/listen", json={}, headers=host.auth), 403)
+
+        async def scenario() -> None:
+            async with httpx.AsyncClient(base_url=api.url, timeout=20) as web:
+                host_pc, _, published = await connect(web, f"{base}/audio/publish", host.token, ToneTrack(LOW))
+                assert published.status_code == 201, published.text
+                session = published.headers["location"]
+                fan_pc, ears, _ = await connect(web, f"{base}/audio/listen", fan.token)
+                start = await listen_for(0.6)
+                await listen_for(1.0)
+                assert abs(ears.dominant(start) - LOW) < 10
+                assert_problem(await web.delete(session, headers=fan.auth), 403)
+                assert (await web.delete(session, headers=host.auth)).status_code == 204
+                await listen_for(0.5)
+                host_pc, _, _ = await connect(web, f"{base}/audio/publish", host.token, ToneTrack(LOW))
+                await web.post(f"{base}/end", headers=host.auth)
+                await asyncio.wait_for(ears.ended.wait(), timeout=2.0)
+                for pc in (host_pc, fan_pc):
+                    await pc.close()
+
+        run(scenario())
+    finally:
+        api.stop()
+        media.stop()
+
+
 def test_signalling_refuses_what_it_cannot_serve(server):
     http = server.start()
     host, fan = register(http, "host"), register(http, "fan")

@@ -50,5 +50,6 @@ def kafka_settings(servers, database_url, tmp_path) -> Settings:
     return Settings(
         database_url=database_url, kafka_bootstrap=servers["SPACES_KAFKA_BOOTSTRAP"],
         kafka_topic=f"test.events.{suffix}", projection_group=f"test-{suffix}",
+        kafka_live_prefix=f"test.{suffix}.",
         data_dir=tmp_path, secret="test-secret",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from collections import defaultdict
@@ -79,3 +80,20 @@ def test_views_through_kafka_equal_the_embedded_defaults_for_the_same_commands(k
             assert metrics.get_sample_value("spaces_projection_offsets_behind", labels) == 0
     finally:
         system.close()
+
+
+def test_presence_and_reactions_go_to_their_own_topics(kafka_settings):
+    system = build(kafka_settings, workers=False)
+    live = next(w for w in system.background if type(w).__name__ == "LiveToKafka")
+    live.start()
+    try:
+        system.live.publish("space-1", "presence", {"listeners": 3, "change": "joined", "user_id": None})
+        system.live.publish("space-1", "reaction", {"user_id": "u", "emoji": "🔥"})
+    finally:
+        live.stop()
+        system.close()
+    prefix = kafka_settings.kafka_live_prefix
+    (presence,) = read_topic(kafka_settings.kafka_bootstrap, prefix + "presence")
+    (reaction,) = read_topic(kafka_settings.kafka_bootstrap, prefix + "reactions")
+    assert presence.key == b"space-1" and json.loads(presence.value)["listeners"] == 3
+    assert json.loads(reaction.value)["emoji"] == "🔥"

@@ -1,0 +1,59 @@
+"""What the API asks of a separate media process (`spaces media`). Not for clients: the
+API has already authorised the caller; these calls carry an internal token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from api.deps import OptionalCaller, SystemDep
+from api.problems import Problem
+from infrastructure.tokens import INTERNAL
+from media.node import BadOffer
+
+
+def internal_caller(caller: OptionalCaller) -> None:
+    if caller is None or caller.role != INTERNAL:
+        raise Problem(403, "This endpoint is for the Spaces API only.")
+
+
+router = APIRouter(prefix="/internal/media", include_in_schema=False,
+                   dependencies=[Depends(internal_caller)])
+
+
+class SessionRequest(BaseModel):
+    space_id: str
+    host_id: str
+    user_id: str | None
+    offer: str
+    audible: bool = False
+    recording: bool = False
+
+
+class SessionEnd(BaseModel):
+    space_id: str
+    user_id: str | None
+
+
+@router.post("/{kind}")
+async def open_session(kind: str, body: SessionRequest, system: SystemDep) -> dict:
+    node = system.media
+    try:
+        if kind == "publish":
+            session_id, answer = await node.publish(body.space_id, body.host_id, body.user_id,
+                                                    body.offer, body.audible, body.recording)
+        elif kind == "listen":
+            session_id, answer = await node.listen(body.space_id, body.host_id, body.user_id,
+                                                   body.offer, body.recording)
+        else:
+            raise Problem(404, "publish or listen")
+    except BadOffer as error:
+        raise Problem(400, str(error)) from None
+    return {"session_id": session_id, "answer": answer}
+
+
+@router.post("/sessions/{session_id}/end")
+async def end_session(session_id: str, body: SessionEnd, system: SystemDep) -> dict:
+    return {"outcome": await system.media.end_session(body.space_id, session_id, body.user_id)}
