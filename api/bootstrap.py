@@ -20,7 +20,7 @@ from infrastructure.settings import Settings
 from infrastructure.tokens import INTERNAL, TokenSigner, load_or_create_secret
 from infrastructure.views import ViewDatabase
 from media import ice
-from media.domain_feed import DomainFeed
+from media.domain_feed import DomainFeed, KafkaDomainFeed
 from media.node import MediaNode
 from projections.runner import ProjectionRunner
 
@@ -50,7 +50,9 @@ class System:
 
     def start_media(self, loop: Any) -> None:
         """The media node lives on the server's event loop; it follows the Space events."""
-        feed = DomainFeed(self.app, self.media, loop)
+        s = self.settings
+        feed = (KafkaDomainFeed(self.app, self.media, loop, s.kafka_bootstrap, s.kafka_topic)
+                if s.kafka_bootstrap else DomainFeed(self.app, self.media, loop))
         feed.start()
         self.background.append(feed)
 

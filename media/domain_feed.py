@@ -1,9 +1,10 @@
 """Tells the media node about every change to a Space it carries audio for.
 
-It tails the event store's notification log from where it was started (woken after
-each save in this process, and polling for others), and on any event of a Space with
-a room on this node loads the Space and hands its state to the node. A host's
-account-wide block disconnects the blocked user from that host's rooms.
+On any event of a Space with a room on this node it loads the Space and hands its state
+to the node; a host's account-wide block disconnects the blocked user from that host's
+rooms. The events come from the event store's notification log, tailed from where the
+feed started (woken after each save in this process, polling for others), or, with
+Kafka, from the events topic (`KafkaDomainFeed`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,12 @@ import asyncio
 import logging
 import threading
 from typing import Any
+from uuid import UUID
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+
+from infrastructure.kafka_messages import notification_of
 
 log = logging.getLogger(__name__)
 
@@ -53,25 +60,26 @@ class DomainFeed:
     def _follow(self) -> None:
         while notifications := self.app.recorder.select_notifications(
                 start=self.position, limit=500, inclusive_of_start=False):
-            changed: dict[str, set[str]] = {}
-            for notification in notifications:
-                self.position = notification.id
-                space_id = str(notification.originator_id)
-                if space_id in self.node.rooms:
-                    changed.setdefault(space_id, set())
-                if notification.topic == "spaces:Blocked":
-                    event = self.app.mapper.to_domain_event(notification)
-                    for room in list(self.node.rooms.values()):
-                        if room.host_id == str(event.blocker_id):
-                            changed.setdefault(room.space_id, set()).add(str(event.blocked_id))
-                elif notification.topic == "spaces:UserBlocked" and space_id in changed:
-                    changed[space_id].add(str(self.app.mapper.to_domain_event(notification).user_id))
-            for space_id, blocked in changed.items():
-                self._tell(space_id, blocked)
+            self.position = notifications[-1].id
+            self.handle(notifications)
+
+    def handle(self, notifications: list[Any]) -> None:
+        changed: dict[str, set[str]] = {}  # Space -> users to disconnect for a block
+        for notification in notifications:
+            space_id = str(notification.originator_id)
+            if space_id in self.node.rooms:
+                changed.setdefault(space_id, set())
+            if notification.topic == "spaces:Blocked":
+                event = self.app.mapper.to_domain_event(notification)
+                for room in list(self.node.rooms.values()):
+                    if room.host_id == str(event.blocker_id):
+                        changed.setdefault(room.space_id, set()).add(str(event.blocked_id))
+            elif notification.topic == "spaces:UserBlocked" and space_id in changed:
+                changed[space_id].add(str(self.app.mapper.to_domain_event(notification).user_id))
+        for space_id, blocked in changed.items():
+            self._tell(space_id, blocked)
 
     def _tell(self, space_id: str, blocked: set[str]) -> None:
-        from uuid import UUID
-
         space = self.app.space(UUID(space_id))
         stage = {str(user): muted for user, muted in space.stage.items()}
         kept_out = {str(user) for user in space.removed} | blocked
@@ -79,3 +87,49 @@ class DomainFeed:
             self.node.space_changed(space_id, space.state, stage, kept_out, space.recording),
             self.loop
         ).result(timeout=10)
+
+
+class KafkaDomainFeed(DomainFeed):
+    """The same, fed from the events topic. Every media node reads every partition from
+    the end (no consumer group): it needs the events of its own rooms only, and loads a
+    Space's state from the event store when a room opens."""
+
+    def __init__(self, app: Any, node: Any, loop: asyncio.AbstractEventLoop,
+                 bootstrap: str, topic: str):
+        super().__init__(app, node, loop)
+        self.bootstrap, self.topic = bootstrap, topic
+        self.ready = False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._consume, name="media-kafka-feed", daemon=True)
+        self._thread.start()
+
+    def _consume(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                         enable_auto_commit=False, fetch_max_wait_ms=50)
+                try:
+                    self._from_the_end(consumer)
+                finally:
+                    consumer.close()
+            except KafkaError as error:
+                log.warning("media feed from Kafka paused (%s)", error)
+                self._stopped.wait(1.0)
+
+    def _from_the_end(self, consumer: KafkaConsumer) -> None:
+        while not (partitions := consumer.partitions_for_topic(self.topic)):
+            if self._stopped.wait(0.5):  # the relay creates the topic
+                return
+        assigned = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        consumer.seek_to_end(*assigned)
+        for partition in assigned:
+            consumer.position(partition)  # resolve "the end" now, before anything new arrives
+        self.ready = True
+        while not self._stopped.is_set():
+            for messages in consumer.poll(timeout_ms=200).values():
+                try:
+                    self.handle([notification_of(m.value, m.headers) for m in messages])
+                except Exception:
+                    log.exception("media feed could not apply a Kafka batch")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,13 +69,16 @@ class Room:
 class MediaNode:
     def __init__(self, ice_servers: list[str] | None = None,
                  on_presence: Callable[[str, int, str, str | None], None] | None = None,
-                 recordings: Path = Path("var/recordings"), segment_seconds: float = 10.0):
+                 recordings: Path = Path("var/recordings"), segment_seconds: float = 10.0,
+                 stalled_after: float = 5.0):
         self.ice_servers = [RTCIceServer(urls=u) for u in ice_servers or []]
         self.recordings = recordings
         self.segment_seconds = segment_seconds
         self.on_presence = on_presence  # (space_id, listener_count, "joined"/"left", user_id)
+        self.stalled_after = stalled_after
         self.rooms: dict[str, Room] = {}
         self.sessions: dict[str, Session] = {}
+        self._reaper: asyncio.Task | None = None
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -169,8 +173,24 @@ class MediaNode:
         room.mix.stop()
 
     async def close(self) -> None:
+        if self._reaper:
+            self._reaper.cancel()
         for space_id in list(self.rooms):
             await self.close_room(space_id)
+
+    async def disconnect_stalled(self, now: float) -> list[str]:
+        """Listeners whose connection has taken nothing for `stalled_after` seconds (their
+        packets were being dropped all that time) are disconnected."""
+        stalled = [s.id for s in list(self.sessions.values())
+                   if s.track is not None and now - s.track.last_taken > self.stalled_after]
+        for session_id in stalled:
+            await self.leave(session_id)
+        return stalled
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            await self.disconnect_stalled(time.monotonic())
 
     # -- speakers hearing each other ---------------------------------------------------------
 
@@ -206,6 +226,8 @@ class MediaNode:
     # -- helpers -----------------------------------------------------------------------------
 
     def _room(self, space_id: str, host_id: str, recording: bool) -> Room:
+        if self._reaper is None:
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
         room = self.rooms.get(space_id)
         if room is None:
             room = self.rooms[space_id] = Room(space_id, host_id, SpaceMix())

@@ -7,6 +7,7 @@ oldest packets are dropped; nobody else waits for it.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import av
 from aiortc import MediaStreamTrack
@@ -21,6 +22,7 @@ class PacketTrack(MediaStreamTrack):
         self._queue: asyncio.Queue[av.Packet | None] = asyncio.Queue(capacity)
         self.dropped = 0
         self.sent = 0
+        self.last_taken = time.monotonic()  # when the sender last took a packet
 
     def offer(self, packet: av.Packet) -> None:
         if self._queue.full():
@@ -39,4 +41,5 @@ class PacketTrack(MediaStreamTrack):
             self.stop()
             raise MediaStreamError
         self.sent += 1
+        self.last_taken = time.monotonic()
         return packet

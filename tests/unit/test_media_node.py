@@ -1,0 +1,77 @@
+"""The media node's own rules, without a network: stalled listeners, slots, bad offers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from media.node import BadOffer, MediaNode, offered_directions
+from tests.peers import ToneTrack
+
+
+def offer(*, listener: bool, receive: int = 0) -> str:
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    async def make() -> str:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        if listener:
+            pc.addTransceiver("audio", direction="recvonly")
+        else:
+            pc.addTrack(ToneTrack(440))
+            for _ in range(receive):
+                pc.addTransceiver("audio", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+
+    return asyncio.run(make())
+
+
+def test_a_listener_that_takes_nothing_for_a_while_is_disconnected():
+    listener_offer = offer(listener=True)
+
+    async def scenario() -> None:
+        node = MediaNode(stalled_after=5.0)
+        session_id, _ = await node.listen("space", "host", "fan", listener_offer)
+        room = node.rooms["space"]
+        for _ in range(20):  # the mix keeps offering; nobody takes: the oldest are dropped
+            room.mix.tick()
+        track = node.sessions[session_id].track
+        assert track.dropped > 0
+        assert await node.disconnect_stalled(time.monotonic()) == []
+        assert await node.disconnect_stalled(time.monotonic() + 6) == [session_id]
+        assert room.listeners() == 0
+        await node.close()
+
+    asyncio.run(scenario())
+
+
+def test_each_receive_only_section_of_a_speaker_becomes_a_slot_for_another_speaker():
+    first, second = offer(listener=False, receive=2), offer(listener=False, receive=2)
+    assert offered_directions(first)[1:] == ["recvonly", "recvonly"]
+
+    async def scenario() -> None:
+        node = MediaNode()
+        one, _ = await node.publish("space", "host", "a", first, audible=True)
+        two, _ = await node.publish("space", "host", "b", second, audible=True)
+        a, b = node.sessions[one], node.sessions[two]
+        assert len(a.slots) == len(b.slots) == 2
+        assert list(a.carrying.values()) == ["b"] and list(b.carrying.values()) == ["a"]
+        await node.leave(two)
+        assert a.carrying == {}
+        await node.close()
+
+    asyncio.run(scenario())
+
+
+def test_an_offer_that_is_not_sdp_is_refused():
+    async def scenario() -> None:
+        node = MediaNode()
+        with pytest.raises(BadOffer):
+            await node.listen("space", "host", None, "hello")
+        await node.close()
+
+    asyncio.run(scenario())
