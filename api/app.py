@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
-from api import idempotency, metrics, problems
+from api import audit_log, idempotency, metrics, problems
 from api.bootstrap import System, build
 from api.routes import accounts, audio, audit, media_internal, moderation, pages, spaces, stage
 from infrastructure.settings import Settings
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     app = FastAPI(title="Spaces", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.system = system
     idempotency.create_table(system.views)
+    audit_log.create_table(system.views)
     app.state.metrics = metrics.Metrics(system)
     app.add_middleware(idempotency.IdempotencyMiddleware)
     app.add_middleware(metrics.MetricsMiddleware)  # outermost: replays are counted too

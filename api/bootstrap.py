@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from application.spaces import SpacesApplication
 from infrastructure.event_store import event_store_env
+from infrastructure.hash_chain import HashChain
 from infrastructure.live import LiveEvents
 from infrastructure.rate_limit import RateLimiter
 from infrastructure.settings import Settings
@@ -22,6 +23,7 @@ from infrastructure.views import ViewDatabase
 from media import ice
 from media.domain_feed import DomainFeed, KafkaDomainFeed
 from media.node import MediaNode
+from media.retention import RetentionJob
 from projections.runner import ProjectionRunner
 
 SCHEMA_LOCK = 0x5343_484D  # "SCHM": one process at a time creates tables
@@ -37,6 +39,7 @@ class System:
     tokens: TokenSigner
     live: LiveEvents
     reactions: RateLimiter
+    chain: HashChain
     media: Any = None  # a MediaNode here, or a RemoteMedia for a `spaces media` process
     background: list[Any] = field(default_factory=list)  # things with start() and stop()
 
@@ -83,11 +86,13 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
 
             create_relay_tables(settings.database_url)
             create_worker_tables(views)
+    secret = _secret(settings)
     system = System(
         settings=settings, app=app, views=views, projections=runner, progress=runner,
-        tokens=TokenSigner(_secret(settings), settings.token_ttl_days * 86400),
+        tokens=TokenSigner(secret, settings.token_ttl_days * 86400),
         live=LiveEvents(),
         reactions=RateLimiter(settings.reactions_per_second, settings.reaction_burst),
+        chain=HashChain(app, _chain_database(settings, views), secret),
     )
     ice.use_host_addresses(settings.media_host_addresses)
     if settings.media_url:
@@ -99,7 +104,10 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
                                  recordings=settings.data_dir / "recordings",
                                  segment_seconds=settings.recording_segment_seconds)
     if settings.kafka_bootstrap:
-        _through_kafka(system, settings.run_workers if workers is None else workers)
+        run_workers = settings.run_workers if workers is None else workers
+        _through_kafka(system, run_workers)
+        if run_workers:
+            system.background.append(system.chain)
         from infrastructure.kafka_live import LiveToKafka
 
         live_to_kafka = LiveToKafka(settings.kafka_bootstrap, settings.kafka_live_prefix,
@@ -107,7 +115,10 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
         system.live.subscribe(live_to_kafka)
         system.background.append(live_to_kafka)
     elif workers is not False:
-        system.background.append(runner)
+        system.background += [runner, system.chain]
+    if workers is not False and (workers or not settings.kafka_bootstrap or settings.run_workers):
+        system.background.append(RetentionJob(app, settings.data_dir / "recordings",
+                                              settings.retention_days))
     return system
 
 
@@ -145,6 +156,13 @@ def _views(settings: Settings) -> Any:
     if settings.event_store == "memory":
         return ViewDatabase(None)
     return ViewDatabase(str(settings.data_dir / "views.sqlite"))
+
+
+def _chain_database(settings: Settings, views: Any) -> Any:
+    """The hash chain lives beside the events: in PostgreSQL's database, or SQLite's file."""
+    if settings.database_url or settings.event_store == "memory":
+        return views
+    return ViewDatabase(str(settings.data_dir / "events.sqlite"))
 
 
 def _secret(settings: Settings) -> str:

@@ -155,6 +155,16 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("name", help="who the auditor is; recorded as the token's subject")
     command("rebuild", rebuild, "Rebuild every read model from the event store.")
     command("relay", relay, "Publish stored events to Kafka (one leader; others stand by).")
+
+    def audit_command(sub, name, run, help):
+        parsed = sub.add_parser(name, help=help, description=help)
+        parsed.add_argument("--data-dir", type=Path, help="as for serve")
+        parsed.set_defaults(run=lambda args: run(args, _settings(args)))
+        return parsed
+
+    from api.cli_audit import add_commands
+
+    add_commands(commands, audit_command)
     command("project", project, "Feed the read models from Kafka (a consumer-group member).")
     return root
 

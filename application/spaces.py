@@ -254,9 +254,16 @@ class SpacesApplication(Application[UUID]):
         space = self.space(space_id)
         self._require_account(user_id)
         edge = self._edge(Block, block_id(actor, user_id), actor, user_id)
-        space.block_user(actor, user_id, reason, already_blocked=edge.active)
-        edge.block(reason)
+        already_blocked = edge.active
+        edge.block(reason)  # first: the account-wide block holds from the Space's record of it
+        space.block_user(actor, user_id, reason, already_blocked=already_blocked)
         return self._save(space_id, space, edge)
+
+    @retried_on_conflict
+    def delete_recording(self, space_id: UUID, reason: str) -> Outcome:
+        space = self.space(space_id)
+        space.delete_recording(reason)
+        return self._save(space_id, space)
 
     # -- reads from the event store (auditors; never from read models) ---------------------
 

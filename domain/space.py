@@ -68,6 +68,7 @@ class Space(Aggregate):
         self.invited: set[UUID] = set()
         self.speak_requests: set[UUID] = set()
         self.removed: set[UUID] = set()
+        self.recording_deleted = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -299,6 +300,18 @@ class Space(Aggregate):
     @event("RecordingStopped", topic="spaces:RecordingStopped")
     def _recording_stopped(self) -> None:
         self.recording = False
+
+    def delete_recording(self, reason: str) -> None:
+        """Retention, not a host command: an ended Space's recording is deleted, and the
+        history says so. Moderation events are never deleted."""
+        if self.state != ENDED:
+            raise RuleBroken("Only the recording of an ended Space is deleted.")
+        if not self.recording_deleted:
+            self._recording_deleted(reason=reason)
+
+    @event("RecordingDeleted", topic="spaces:RecordingDeleted")
+    def _recording_deleted(self, reason: str) -> None:
+        self.recording_deleted = True
 
     # -- rules shared by the commands ------------------------------------------------------
 

@@ -30,6 +30,9 @@ class TranslatingCursor:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(sql.replace("?", "%s"), params)
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(sql.replace("?", "%s"), rows)
+
     def fetchall(self) -> list[Any]:
         return self._cursor.fetchall()
 

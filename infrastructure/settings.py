@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     recording_segment_seconds: float = Field(
         10.0, gt=0, description="length of each recording file: a crash loses at most one"
     )
+    retention_days: float = Field(
+        30.0, ge=0, description="recordings (and transcripts) of ended Spaces are kept this long"
+    )
     reactions_per_second: float = 5.0
     reaction_burst: int = 20
     database_url: str | None = Field(

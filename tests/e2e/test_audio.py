@@ -27,7 +27,7 @@ async def listen_for(seconds: float) -> float:
 
 def test_speakers_are_heard_by_listeners_and_the_domain_decides_who(server):
     http = server.start()
-    host, guest, fan, troll = (register(http, h) for h in ("host", "guest", "fan", "troll"))
+    host, guest, fan, troll, rude = (register(http, h) for h in ("host", "guest", "fan", "troll", "rude"))
     space = http.post("/v1/spaces", json={"title": "Tones"}, headers=host.auth).json()["id"]
     base = f"/v1/spaces/{space}"
     http.put(f"{base}/speakers/{guest.id}", headers=host.auth)
@@ -46,13 +46,14 @@ def test_speakers_are_heard_by_listeners_and_the_domain_decides_who(server):
             fan_pc, fan_ears, listening = await connect(web, f"{base}/audio/listen", fan.token)
             assert listening.status_code == 201, listening.text
             troll_pc, troll_ears, _ = await connect(web, f"{base}/audio/listen", troll.token)
+            rude_pc, rude_ears, _ = await connect(web, f"{base}/audio/listen", rude.token)
 
             # the host's tone reaches the listener
             start = await listen_for(0.5)
             heard = await listen_for(1.5)
             assert abs(fan_ears.dominant(start) - LOW) < 10
             assert fan_ears.level_at(LOW, start) > 0.1
-            assert http.get(base).json()["listener_count"] == 2
+            assert http.get(base).json()["listener_count"] == 3
 
             # a second speaker, still muted, is not mixed; unmuted, both are heard
             guest_pc, _, _ = await connect(web, f"{base}/audio/publish", guest.token, ToneTrack(HIGH))
@@ -77,6 +78,16 @@ def test_speakers_are_heard_by_listeners_and_the_domain_decides_who(server):
             again_pc, _, again = await connect(web, f"{base}/audio/listen", troll.token)
             assert_problem(again, 403, "removed")
             for pc in (troll_pc, again_pc):
+                await pc.close()
+
+            # a block from the Space disconnects too
+            await web.post(f"{base}/blocks", json={"user_id": rude.id}, headers=host.auth)
+            blocked_at = time.monotonic()
+            await asyncio.wait_for(rude_ears.ended.wait(), timeout=2.0)
+            assert time.monotonic() - blocked_at < 1.5
+            again_pc, _, again = await connect(web, f"{base}/audio/listen", rude.token)
+            assert_problem(again, 403, "blocked")
+            for pc in (rude_pc, again_pc):
                 await pc.close()
 
             # revoking the guest ends their publishing

@@ -47,7 +47,10 @@ def dump(views: Any) -> dict[str, list]:
 def assert_views_equal_a_rebuild(system: Any) -> None:
     before = dump(system.views)
     system.projections.rebuild()
-    assert dump(system.views) == before
+    after = dump(system.views)
+    differences = {table: (len(before[table]), len(after[table]))
+                   for table in before if before[table] != after[table]}
+    assert not differences, f"tables that differ from a rebuild (rows before, after): {differences}"
 
 
 def env_of(settings: Settings) -> dict[str, str]:

@@ -31,7 +31,9 @@ def test_commands_succeed_while_kafka_is_down_and_the_views_converge_after(kafka
             assert system.progress.position() < written_while_down
         finally:
             services("up", "kafka")
-        assert system.progress.wait_for(written_while_down, timeout=120)
+        converged = system.progress.wait_for(written_while_down, timeout=120)
+        assert converged, (f"relay at {system.progress.relay_position()} of {written_while_down}; "
+                           f"partitions {system.progress.partitions()}")
         assert_views_equal_a_rebuild(system)
     finally:
         system.close()
@@ -42,11 +44,11 @@ def test_a_relay_killed_mid_stream_loses_nothing_and_duplicates_are_ignored(kafk
     relay = Worker("relay", kafka_settings, tmp_path, "relay-1")
     try:
         target = many_events(system.app, spaces=2000)
-        assert eventually(lambda: relay_position(system) > 0, timeout=60)
+        assert eventually(lambda: relay_position(system) > 0, timeout=60), relay.output()[-3000:]
         relay.kill()
         assert relay_position(system) < target, "the relay finished before it could be killed"
         relay = Worker("relay", kafka_settings, tmp_path, "relay-2")
-        assert eventually(lambda: relay_position(system) == target, timeout=120)
+        assert eventually(lambda: relay_position(system) == target, timeout=120), relay.output()[-3000:]
         relay.stop()
 
         # What a crash between the broker's ack and the recorded position causes: resends.
@@ -89,11 +91,12 @@ def test_a_projection_worker_killed_mid_batch_resumes_and_the_views_equal_a_rebu
         def applied() -> int:
             return sum(p["applied_offset"] + 1 for p in system.progress.partitions())
 
-        assert eventually(lambda: applied() > target // 5, timeout=120, interval=0.01)
+        assert eventually(lambda: applied() > target // 5, timeout=120, interval=0.01), \
+            worker.output()[-3000:]
         worker.kill()
         assert applied() < target, "the worker finished before it could be killed"
         worker = Worker("project", kafka_settings, tmp_path, "worker-2", same_worker)
-        assert system.progress.wait_for(target, timeout=120)
+        assert system.progress.wait_for(target, timeout=120), worker.output()[-3000:]
         assert_views_equal_a_rebuild(system)
     finally:
         if worker:
@@ -107,7 +110,8 @@ def test_of_two_relays_only_one_publishes_and_the_other_takes_over(kafka_setting
     relays = [Worker("relay", kafka_settings, tmp_path, f"relay-{i}") for i in (1, 2)]
     try:
         first = many_events(system.app, spaces=300)
-        assert eventually(lambda: relay_position(system) == first, timeout=60)
+        assert eventually(lambda: relay_position(system) == first, timeout=60), \
+            "\n".join(r.output()[-1500:] for r in relays)
         leaders = [r for r in relays if "relay is the leader" in r.output()]
         assert len(leaders) == 1
         leaders[0].kill()
