@@ -18,6 +18,12 @@ from infrastructure.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that stop and restart the shared Kafka broker run last, so that no other test
+    meets a broker that is still settling after its restart."""
+    items.sort(key=lambda item: item.get_closest_marker("restarts_kafka") is not None)
+
+
 def services(*args: str) -> str:
     done = subprocess.run([str(ROOT / "scripts" / "services"), *args], capture_output=True,
                           text=True, timeout=600)

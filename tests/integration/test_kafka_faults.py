@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import psycopg
+import pytest
 
 from api.bootstrap import build, projection_worker
 from tests.integration.conftest import services
@@ -18,6 +19,7 @@ def relay_position(system) -> int:
     return system.progress.relay_position()
 
 
+@pytest.mark.restarts_kafka
 def test_commands_succeed_while_kafka_is_down_and_the_views_converge_after(kafka_settings):
     system = build(kafka_settings)
     system.start()
@@ -48,7 +50,7 @@ def test_a_relay_killed_mid_stream_loses_nothing_and_duplicates_are_ignored(kafk
         relay.kill()
         assert relay_position(system) < target, "the relay finished before it could be killed"
         relay = Worker("relay", kafka_settings, tmp_path, "relay-2")
-        assert eventually(lambda: relay_position(system) == target, timeout=120), relay.output()[-3000:]
+        assert eventually(lambda: relay_position(system) == target, timeout=180), relay.output()[-3000:]
         relay.stop()
 
         # What a crash between the broker's ack and the recorded position causes: resends.
