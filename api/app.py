@@ -11,7 +11,9 @@ from fastapi import FastAPI
 
 from api import audit_log, idempotency, metrics, problems
 from api.bootstrap import System, build
-from api.routes import accounts, audio, audit, media_internal, moderation, pages, spaces, stage
+from api.routes import (accounts, audio, audit, media_internal, moderation, pages, spaces, stage,
+                        stream)
+from api.stream import StreamHub
 from infrastructure.settings import Settings
 
 DESCRIPTION = """Live audio rooms with an auditable history.
@@ -38,9 +40,14 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         system.start()
         if carries_audio:
             system.start_media(asyncio.get_running_loop())
+        if role == "api":
+            system.stream = StreamHub(system.app, system.live)
+            system.stream.start_on(asyncio.get_running_loop())
         try:
             yield
         finally:
+            if system.stream:
+                system.stream.stop()
             await system.media.close()
             system.close()
 
@@ -55,7 +62,8 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     routers = [pages.router, metrics.router]
     if role == "api":
         routers += [accounts.router, spaces.router, spaces.feed_router, stage.router,
-                    moderation.router, audio.router, audio.recording_router, audit.router]
+                    moderation.router, audio.router, audio.recording_router, audit.router,
+                    stream.router]
     else:
         routers.append(media_internal.router)
     for router in routers:

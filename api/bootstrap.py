@@ -40,6 +40,7 @@ class System:
     live: LiveEvents
     reactions: RateLimiter
     chain: HashChain
+    stream: Any = None  # the live stream hub of this API process (api/stream.py)
     media: Any = None  # a MediaNode here, or a RemoteMedia for a `spaces media` process
     background: list[Any] = field(default_factory=list)  # things with start() and stop()
 

@@ -19,49 +19,24 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from infrastructure.kafka_messages import notification_of
+from infrastructure.log_follower import LogFollower
 
 log = logging.getLogger(__name__)
 
 
 class DomainFeed:
-    def __init__(self, app: Any, node: Any, loop: asyncio.AbstractEventLoop,
-                 poll_interval: float = 0.2):
+    def __init__(self, app: Any, node: Any, loop: asyncio.AbstractEventLoop):
         self.app = app
         self.node = node
         self.loop = loop
-        self.poll_interval = poll_interval
-        self.position = app.position()
+        self._follower = LogFollower(app, self.handle, "media-domain-feed")
         self.ready = True
-        self._wake = threading.Event()
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self.app.saved_listeners.append(lambda _position: self._wake.set())
-        self._thread = threading.Thread(target=self._run, name="media-domain-feed", daemon=True)
-        self._thread.start()
+        self._follower.start()
 
     def stop(self) -> None:
-        self._stopped.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                self._follow()
-            except Exception:
-                log.exception("media domain feed failed; retrying")
-                self._stopped.wait(1.0)
-            self._wake.wait(self.poll_interval)
-            self._wake.clear()
-
-    def _follow(self) -> None:
-        while notifications := self.app.recorder.select_notifications(
-                start=self.position, limit=500, inclusive_of_start=False):
-            self.position = notifications[-1].id
-            self.handle(notifications)
+        self._follower.stop()
 
     def handle(self, notifications: list[Any]) -> None:
         changed: dict[str, set[str]] = {}  # Space -> users to disconnect for a block
@@ -99,10 +74,17 @@ class KafkaDomainFeed(DomainFeed):
         super().__init__(app, node, loop)
         self.bootstrap, self.topic = bootstrap, topic
         self.ready = False
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._consume, name="media-kafka-feed", daemon=True)
         self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread:
+            self._thread.join(timeout=5)
 
     def _consume(self) -> None:
         while not self._stopped.is_set():

@@ -1,0 +1,174 @@
+"""The live stream of each Space: what every viewer's page needs to stay current.
+
+One hub per API process follows the stored events (a LogFollower) and the short-lived ones
+(LiveEvents: reactions, presence). For each Space event it loads the Space once and hands
+every viewer of that Space a message; messages meant for one person (a speak request for
+the host, an invitation for the invitee, "you were removed") go to them only. Reactions are
+counted and sent once a second per Space, so a storm of them stays cheap. Each viewer has
+a small bounded queue: a viewer that stops reading loses old messages, never slows others.
+Message ids are the Space's version, so a reconnecting client resumes with Last-Event-ID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from infrastructure.log_follower import LogFollower
+
+STAGE = {"SpeakerGranted", "SpeakerRevoked", "SpeakerMuted", "SpeakerUnmuted",
+         "SpeakerLeftStage", "InvitationAccepted", "UserRemoved", "UserBlocked"}
+SWITCHES = {"TranscriptsSwitched", "RecordingStarted", "RecordingStopped"}
+
+
+@dataclass
+class Message:
+    kind: str
+    data: dict[str, Any]
+    id: int | None = None  # the Space's version; none for reactions and presence
+    to: str | None = None  # one viewer only (an account id), or everyone
+
+    def encode(self) -> str:
+        head = f"id: {self.id}\n" if self.id is not None else ""
+        return f"{head}event: {self.kind}\ndata: {json.dumps(self.data)}\n\n"
+
+
+@dataclass(eq=False)
+class Viewer:
+    space_id: str
+    user_id: str | None
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(256))
+
+    def offer(self, message: Message) -> None:
+        if message.to is not None and message.to != self.user_id:
+            return
+        if self.queue.full():
+            self.queue.get_nowait()
+        self.queue.put_nowait(message)
+
+
+class StreamHub:
+    def __init__(self, app: Any, live: Any):
+        self.app = app
+        self.viewers: dict[str, set[Viewer]] = collections.defaultdict(set)
+        self.reactions: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+        self._follower = LogFollower(app, self._on_events, "stream-hub")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ticker: asyncio.Task | None = None
+        self.ready = True
+        live.subscribe(self._on_live)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._follower.start()
+        self._ticker = loop.create_task(self._send_reactions())
+
+    def stop(self) -> None:
+        self._follower.stop()
+        if self._ticker:
+            self._ticker.cancel()
+
+    def join(self, space_id: str, user_id: str | None) -> Viewer:
+        viewer = Viewer(space_id, user_id)
+        self.viewers[space_id].add(viewer)
+        return viewer
+
+    def leave(self, viewer: Viewer) -> None:
+        watching = self.viewers.get(viewer.space_id)
+        if watching is not None:
+            watching.discard(viewer)
+            if not watching:
+                del self.viewers[viewer.space_id]
+
+    # -- what a viewer sees ------------------------------------------------------------------
+
+    def snapshot(self, space: Any, viewer: Viewer) -> Message:
+        data = _stage(space)
+        if viewer.user_id == str(space.host_id):
+            data["speak_requests"] = sorted(str(u) for u in space.speak_requests)
+        if viewer.user_id and UUID(viewer.user_id) in space.invited:
+            data["invited"] = True
+        return Message("snapshot", data, id=space.version)
+
+    def missed(self, space_id: UUID, after_version: int) -> list[Message]:
+        """The messages of the events a viewer missed since `after_version`."""
+        space = self.app.space(space_id)
+        return [m for e in self.app.repository.event_store.get(space_id, gt=after_version)
+                for m in self._messages(e, space)]
+
+    def _messages(self, event: Any, space: Any) -> list[Message]:
+        name, version = type(event).__name__, event.originator_version
+        if name in STAGE:
+            messages = [Message("stage", _stage(space), version)]
+            if name in ("UserRemoved", "UserBlocked"):
+                messages.append(Message("removed", {"reason": event.reason}, version,
+                                        to=str(event.user_id)))
+            return messages
+        if name in SWITCHES:
+            return [Message("switches", {"transcripts": space.transcripts,
+                                         "recording": space.recording}, version)]
+        if name == "SpeakRequested":
+            return [Message("speak_request", {"user_id": str(event.user_id)}, version,
+                            to=str(space.host_id))]
+        if name == "SpeakerInvited":
+            return [Message("invitation", {"space_id": str(space.id)}, version,
+                            to=str(event.user_id))]
+        if name == "SpaceLaunched":
+            return [Message("state", {"state": "live"}, version)]
+        if name == "SpaceEnded":
+            return [Message("ended", {}, version)]
+        return []
+
+    # -- sources ------------------------------------------------------------------------------
+
+    def _on_events(self, notifications: list[Any]) -> None:
+        """In the follower's thread: load each watched Space once, deliver on the loop."""
+        spaces: dict[str, Any] = {}
+        for notification in notifications:
+            space_id = str(notification.originator_id)
+            if space_id not in self.viewers:
+                continue
+            if space_id not in spaces:
+                spaces[space_id] = self.app.space(notification.originator_id)
+            event = self.app.mapper.to_domain_event(notification)
+            for message in self._messages(event, spaces[space_id]):
+                self._loop.call_soon_threadsafe(self._deliver, space_id, message)
+
+    def _on_live(self, space_id: str, kind: str, payload: dict[str, Any]) -> None:
+        if self._loop is None:
+            return
+        if kind == "reaction":
+            self._loop.call_soon_threadsafe(self._count_reaction, space_id, payload["emoji"])
+        elif kind == "presence":
+            message = Message("listeners", {"count": payload["listeners"]})
+            self._loop.call_soon_threadsafe(self._deliver, space_id, message)
+
+    def _count_reaction(self, space_id: str, emoji: str) -> None:
+        if space_id in self.viewers:
+            self.reactions[space_id][emoji] += 1
+
+    async def _send_reactions(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            counted, self.reactions = self.reactions, collections.defaultdict(collections.Counter)
+            for space_id, counts in counted.items():
+                self._deliver(space_id, Message("reactions", dict(counts)))
+
+    def _deliver(self, space_id: str, message: Message) -> None:
+        for viewer in list(self.viewers.get(space_id, ())):
+            viewer.offer(message)
+
+
+def _stage(space: Any) -> dict[str, Any]:
+    return {
+        "state": space.state,
+        "speakers": [{"id": str(u), "muted": muted} for u, muted in space.stage.items()],
+        "transcripts": space.transcripts,
+        "recording": space.recording,
+    }

@@ -1,0 +1,116 @@
+"""The live stream of a Space, over server-sent events, against `spaces serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+
+from tests.support import register
+
+
+class Watcher:
+    """One viewer's stream: every message, parsed, as it arrives."""
+
+    def __init__(self, web: httpx.AsyncClient, path: str, token: str | None,
+                 last_event_id: int | None = None):
+        self.messages: list[dict] = []
+        self.closed = asyncio.Event()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        self.task = asyncio.ensure_future(self._read(web, path, headers))
+
+    async def _read(self, web, path, headers) -> None:
+        try:
+            async with web.stream("GET", path, headers=headers) as response:
+                self.status = response.status_code
+                message: dict = {}
+                async for line in response.aiter_lines():
+                    if not line:
+                        if "event" in message:
+                            self.messages.append(message)
+                        message = {}
+                    elif line.startswith("id: "):
+                        message["id"] = int(line[4:])
+                    elif line.startswith("event: "):
+                        message["event"] = line[7:]
+                    elif line.startswith("data: "):
+                        message["data"] = json.loads(line[6:])
+        finally:
+            self.closed.set()
+
+    def kinds(self) -> list[str]:
+        return [m["event"] for m in self.messages]
+
+    async def wait_for(self, kind: str, timeout: float = 3.0) -> dict:
+        for _ in range(int(timeout / 0.02)):
+            found = [m for m in self.messages if m["event"] == kind]
+            if found:
+                return found[-1]
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no {kind!r} message; got {self.kinds()}")
+
+    def last_id(self) -> int:
+        return max(m["id"] for m in self.messages if "id" in m)
+
+
+def test_every_viewer_sees_what_changes_and_only_what_is_theirs(server):
+    http = server.start()
+    host, fan, troll = (register(http, h) for h in ("host", "fan", "troll"))
+    space = http.post("/v1/spaces", json={"title": "Live"}, headers=host.auth).json()["id"]
+    base = f"/v1/spaces/{space}"
+    http.post(f"{base}/launch", headers=host.auth)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as web:
+            host_view = Watcher(web, f"{base}/stream", host.token)
+            fan_view = Watcher(web, f"{base}/stream", fan.token)
+            troll_view = Watcher(web, f"{base}/stream", troll.token)
+            anonymous = Watcher(web, f"{base}/stream", None)
+            for view in (host_view, fan_view, troll_view, anonymous):
+                snapshot = await view.wait_for("snapshot")
+                assert snapshot["data"]["state"] == "live"
+
+            await web.post(f"{base}/speak-requests", headers=fan.auth)
+            request = await host_view.wait_for("speak_request")
+            assert request["data"]["user_id"] == fan.id
+            await web.put(f"{base}/speakers/{fan.id}", headers=host.auth)
+            stage = await anonymous.wait_for("stage")
+            assert fan.id in [s["id"] for s in stage["data"]["speakers"]]
+            assert "speak_request" not in fan_view.kinds() + anonymous.kinds()
+
+            for who, emoji in [(fan, "🔥"), (fan, "🔥"), (troll, "🔥"), (troll, "👏")]:
+                await web.post(f"{base}/reactions", json={"emoji": emoji}, headers=who.auth)
+            await asyncio.sleep(2.2)
+            counted: dict = {}
+            for message in anonymous.messages:
+                if message["event"] == "reactions":
+                    for emoji, count in message["data"].items():
+                        counted[emoji] = counted.get(emoji, 0) + count
+            assert counted == {"🔥": 3, "👏": 1}
+
+            await web.post(f"{base}/removals", json={"user_id": troll.id, "reason": "spam"},
+                           headers=host.auth)
+            removed = await troll_view.wait_for("removed")
+            assert removed["data"]["reason"] == "spam"
+            await asyncio.wait_for(troll_view.closed.wait(), 2)
+            assert "removed" not in fan_view.kinds() + host_view.kinds()
+
+            fan_view.task.cancel()
+            seen = fan_view.last_id()
+            await web.patch(base, json={"recording": True}, headers=host.auth)
+            resumed = Watcher(web, f"{base}/stream", fan.token, last_event_id=seen)
+            switches = await resumed.wait_for("switches")
+            assert switches["data"]["recording"] is True and switches["id"] > seen
+            assert resumed.kinds()[-1] == "snapshot"
+
+            await web.post(f"{base}/end", headers=host.auth)
+            for view in (host_view, resumed, anonymous):
+                await view.wait_for("ended")
+                await asyncio.wait_for(view.closed.wait(), 2)
+            late = await web.get(f"{base}/stream", headers=fan.auth)
+            assert late.status_code == 410
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
