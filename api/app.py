@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import audit_log, idempotency, metrics, problems
 from api.bootstrap import System, build
@@ -16,6 +18,7 @@ from api.routes import (accounts, audio, audit, media_internal, moderation, page
 from api.stream import StreamHub
 from infrastructure.settings import Settings
 
+WEB = Path(__file__).resolve().parents[1] / "web"
 DESCRIPTION = """Live audio rooms with an auditable history.
 
 Commands answer with the event store `position` they reached; pass it to a read as
@@ -68,4 +71,6 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         routers.append(media_internal.router)
     for router in routers:
         app.include_router(router)
+    if role == "api":
+        app.mount("/web", StaticFiles(directory=WEB), name="web")
     return app

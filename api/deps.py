@@ -23,11 +23,13 @@ SystemDep = Annotated[System, Depends(get_system)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def optional_caller(system: SystemDep, credentials: Credentials) -> Caller | None:
-    if credentials is None:
+def optional_caller(system: SystemDep, credentials: Credentials, request: Request) -> Caller | None:
+    # EventSource cannot send headers: the live stream also takes ?access_token=
+    token = credentials.credentials if credentials else request.query_params.get("access_token")
+    if token is None:
         return None
     try:
-        return system.tokens.verify(credentials.credentials)
+        return system.tokens.verify(token)
     except BadToken as error:
         raise Problem(401, str(error), {"WWW-Authenticate": "Bearer"}) from None
 

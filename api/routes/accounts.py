@@ -24,6 +24,13 @@ def register(body: NewAccount, system: SystemDep) -> AccountCreated:
     return AccountCreated(id=done.id, handle=body.handle, token=token, position=done.position)
 
 
+@router.get("/accounts", response_model=AccountView)
+def find_account(handle: str, system: SystemDep) -> AccountView:
+    """Look an account up by its handle (handles are public)."""
+    found = system.app.account_id_for(handle)
+    return AccountView(id=found, handle=system.app.handle_of(found))
+
+
 @router.get("/accounts/{account_id}", response_model=AccountView)
 def account(account_id: str, system: SystemDep) -> AccountView:
     found = parse_id(account_id, "account")

@@ -15,12 +15,19 @@ from projections.spaces import SpaceQueries
 router = APIRouter(tags=["pages"])
 
 
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def home() -> HTMLResponse:
+    return HTMLResponse(_page("Spaces", "<p>Loading…</p>"))
+
+
 @router.get("/s/{space_id}", response_class=HTMLResponse)
 def public_page(space_id: str, caller: OptionalCaller, system: SystemDep) -> HTMLResponse:
+    """The shareable link: the web app's Space page, with the Space's summary in the HTML."""
     try:
         row = visible_space(system, space_id, caller)
     except Problem as problem:
-        return HTMLResponse(_page("Spaces", f"<p>{escape(problem.detail)}</p>"), problem.status)
+        return HTMLResponse(_page("Spaces", f"<p role='status'>{escape(problem.detail)}</p>"),
+                            problem.status)
     speakers = "".join(
         f"<li>@{escape(s['handle'] or '?')}{' (muted)' if s['muted'] else ''}</li>"
         for s in SpaceQueries(system.views).stage(space_id)
@@ -35,10 +42,13 @@ def public_page(space_id: str, caller: OptionalCaller, system: SystemDep) -> HTM
 
 
 def _page(title: str, body: str) -> str:
+    """The web app's shell; `body` is what shows before (or without) JavaScript."""
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        f"<title>{escape(title)}</title></head><body><main>{body}</main></body></html>"
+        f"<title>{escape(title)}</title><link rel=stylesheet href=/web/style.css></head>"
+        "<body><header><a class=brand href=/>Spaces</a><span id=me></span></header>"
+        f"<main id=app>{body}</main><script type=module src=/web/app.js></script></body></html>"
     )
 
 

@@ -1,0 +1,54 @@
+"""Real headless Chromium (Debian's, driven by Playwright) against `spaces serve`.
+
+These tests run in a network namespace with only the loopback interface (scripts/test does
+that), so that WebRTC between Chromium and the media node never leaves 127.0.0.1.
+Each browser has a fake microphone playing a tone of its own.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import wave
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--no-sandbox",
+         "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--allow-loopback-in-peer-connection",
+         "--disable-features=WebRtcHideLocalIpsWithMdns", "--autoplay-policy=no-user-gesture-required"]
+
+
+def tone_file(path: Path, hz: float, seconds: int = 60) -> Path:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(48_000)
+        out.writeframes(b"".join(struct.pack("<h", int(0.4 * 32767 * math.sin(2 * math.pi * hz * i / 48_000)))
+                                 for i in range(48_000 * seconds)))
+    return path
+
+
+@pytest.fixture
+def browsers(tmp_path):
+    """browsers(hz) launches a Chromium whose microphone plays `hz`."""
+    with sync_playwright() as playwright:
+        launched = []
+
+        def launch(hz: float):
+            microphone = tone_file(tmp_path / f"{hz:g}hz.wav", hz)
+            # Playwright starts each browser with a new empty profile of its own
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True,
+                args=FLAGS + [f"--use-file-for-fake-audio-capture={microphone}"])
+            launched.append(browser)
+            return browser
+
+        yield launch
+        for browser in launched:
+            browser.close()

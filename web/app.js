@@ -1,0 +1,314 @@
+// Spaces web client: plain modules, no build step. Talks to the v1 API of the same server.
+const $ = (selector, root = document) => root.querySelector(selector);
+const app = $("#app");
+const session = JSON.parse(localStorage.getItem("spaces.session") || "null");
+const EMOJI = ["👏", "❤️", "😂", "🔥", "🙏", "💯"];
+
+async function api(path, { method = "GET", body, sdp } = {}) {
+  const headers = {};
+  if (session) headers.Authorization = `Bearer ${session.token}`;
+  if (sdp !== undefined) headers["Content-Type"] = "application/sdp";
+  else if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers,
+    body: sdp !== undefined ? sdp : body !== undefined ? JSON.stringify(body) : undefined });
+  const type = response.headers.get("content-type") || "";
+  const data = type.includes("json") ? await response.json() : await response.text();
+  if (!response.ok) throw Object.assign(new Error(data.detail || response.statusText), { status: response.status, response, data });
+  return { data, response };
+}
+
+function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
+    else if (value !== false && value != null) element.setAttribute(key, value === true ? "" : value);
+  }
+  element.append(...children.flat().filter((c) => c != null && c !== false));
+  return element;
+}
+
+function say(message) { $("#notice") && ($("#notice").textContent = message); }
+
+async function act(promise) {
+  try { return await promise; } catch (error) { say(error.message); throw error; }
+}
+
+// -- home: sign up, listing, feed, create -----------------------------------------------------
+
+async function home() {
+  app.replaceChildren(h("div", { id: "notice", role: "status", "aria-live": "polite" }));
+  if (!session) {
+    app.append(h("h1", {}, "Join Spaces"),
+      h("form", { class: "row", onsubmit: signUp },
+        h("label", {}, "Handle", h("input", { name: "handle", required: true, pattern: "[A-Za-z0-9_]{1,30}", autocomplete: "username" })),
+        h("button", { type: "submit" }, "Sign up")));
+  } else {
+    app.append(h("h1", {}, "Start a Space"), createForm());
+    const feed = await api("/v1/feed").catch(() => ({ data: { items: [] } }));
+    app.append(h("h2", {}, "From people you follow"), spaceList(feed.data.items, "Nothing from people you follow yet."));
+  }
+  const listing = await api("/v1/spaces");
+  app.append(h("h2", {}, "Live now"), spaceList(listing.data.items, "No Space is live right now."));
+}
+
+async function signUp(event) {
+  event.preventDefault();
+  const { data } = await act(api("/v1/accounts", { method: "POST", body: { handle: event.target.handle.value } }));
+  localStorage.setItem("spaces.session", JSON.stringify(data));
+  location.reload();
+}
+
+function createForm() {
+  return h("form", { class: "row", "aria-label": "Create a Space", onsubmit: async (event) => {
+      event.preventDefault();
+      const form = event.target;
+      const body = { title: form.title.value, speaker_policy: form.policy.value,
+        transcripts: form.transcripts.checked, recording: form.recording.checked };
+      if (form.when.value) body.scheduled_for = new Date(form.when.value).toISOString();
+      const { data } = await act(api("/v1/spaces", { method: "POST", body }));
+      location.href = data.link;
+    } },
+    h("label", {}, "Title", h("input", { name: "title", required: true, maxlength: 120 })),
+    h("label", {}, "Who may ask to speak", h("select", { name: "policy" },
+      h("option", { value: "everyone" }, "Everyone"), h("option", { value: "following" }, "People I follow"),
+      h("option", { value: "invited" }, "Only people I invite"))),
+    h("label", {}, h("input", { type: "checkbox", name: "transcripts" }), "Transcripts"),
+    h("label", {}, h("input", { type: "checkbox", name: "recording" }), "Recording"),
+    h("label", {}, "Start later", h("input", { type: "datetime-local", name: "when" })),
+    h("button", { type: "submit" }, "Create"));
+}
+
+function spaceList(items, empty) {
+  if (!items.length) return h("p", { class: "muted" }, empty);
+  return h("ul", { class: "cards" }, items.map((space) => h("li", {},
+    h("a", { href: space.link }, space.title), " ",
+    h("span", { class: "muted" }, `@${space.host.handle} · ${space.state === "live" ? `${space.listener_count} listening` : "starts " + new Date(space.scheduled_for).toLocaleString()}`))));
+}
+
+// -- a Space ------------------------------------------------------------------------------------
+
+const room = { id: null, view: null, stream: null, listening: null, speaking: null, analyser: null, ended: false };
+
+async function spacePage(id) {
+  room.id = id;
+  try {
+    room.view = (await api(`/v1/spaces/${id}`)).data;
+  } catch (error) {
+    app.replaceChildren(h("p", { id: "notice", role: "status" }, error.message));
+    return;
+  }
+  render();
+  follow();
+}
+
+async function refresh() {
+  try { room.view = (await api(`/v1/spaces/${room.id}`)).data; render(); } catch (error) { say(error.message); }
+}
+
+function me() { return session && session.id; }
+function isHost() { return room.view && me() === room.view.host.id; }
+function onStage() { return room.view && room.view.speakers.find((s) => s.id === me()); }
+
+function render() {
+  const v = room.view;
+  const speakerItems = v.speakers.map((speaker) => h("li", { "data-speaker": speaker.handle },
+    h("strong", {}, `@${speaker.handle}`), h("div", { class: "muted" }, speaker.muted ? "muted" : "speaking"),
+    isHost() && speaker.id !== me() && !room.ended ? h("div", { class: "controls row" },
+      h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/speakers/${speaker.id}/mute`, { method: "POST" })) }, `Mute @${speaker.handle}`),
+      h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/speakers/${speaker.id}`, { method: "DELETE" })) }, `Revoke @${speaker.handle}`)) : null));
+  app.replaceChildren(
+    h("div", { id: "notice", role: "status", "aria-live": "assertive" }),
+    h("h1", {}, v.title),
+    h("p", {}, h("span", { class: "badge", id: "state" }, v.state),
+      v.recording ? h("span", { class: "badge rec", id: "recording" }, "● Recording") : null,
+      v.transcripts ? h("span", { class: "badge" }, "Transcripts on") : null,
+      h("span", { class: "muted" }, `Hosted by @${v.host.handle} · `, h("span", { id: "listeners" }, `${v.listener_count} listening`))),
+    h("p", { class: "muted" }, "Share: ", h("a", { href: v.link }, location.origin + v.link)),
+    h("h2", {}, "On stage"), h("ul", { class: "stage", "aria-label": "Speakers" }, speakerItems),
+    h("div", { class: "row" }, ...myButtons()),
+    v.state === "live" ? h("div", { class: "row", role: "group", "aria-label": "Reactions" },
+      EMOJI.map((emoji) => h("button", { class: "quiet", "aria-label": `React ${emoji}`, onclick: () => react(emoji) }, emoji))) : null,
+    h("div", { id: "reactions", "aria-live": "polite" }),
+    isHost() && !room.ended ? hostPanel() : null);
+}
+
+function myButtons() {
+  const v = room.view, buttons = [];
+  if (v.state === "ended") return buttons;
+  if (v.state === "live") {
+    buttons.push(room.listening
+      ? h("button", { class: "quiet", onclick: stopListening }, "Stop listening")
+      : h("button", { onclick: listen }, "Listen"));
+  }
+  if (!session) return buttons;
+  const speaker = onStage();
+  if (speaker && v.state === "live") {
+    buttons.push(speaker.muted ? h("button", { onclick: unmute }, "Unmute to speak")
+      : h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/speakers/${me()}/mute`, { method: "POST" })) }, "Mute"));
+  }
+  if (speaker && !isHost()) buttons.push(h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/speakers/${me()}`, { method: "DELETE" })) }, "Leave the stage"));
+  if (!speaker && v.state === "live") buttons.push(h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/speak-requests`, { method: "POST" })).then(() => say("The host has your request.")) }, "Request to speak"));
+  if (room.invited) {
+    buttons.push(h("button", { onclick: () => answer("accept") }, "Accept invitation"),
+      h("button", { class: "quiet", onclick: () => answer("decline") }, "Decline"));
+  }
+  return buttons;
+}
+
+async function answer(choice) {
+  await act(api(`/v1/spaces/${room.id}/invitations/${me()}/${choice}`, { method: "POST" }));
+  room.invited = false;
+  await refresh();
+}
+
+function hostPanel() {
+  const v = room.view;
+  const byHandle = async (handle) => (await api(`/v1/accounts?handle=${encodeURIComponent(handle)}`)).data.id;
+  const moderate = (path, extra = {}) => async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const user_id = await act(byHandle(form.handle.value));
+    await act(api(`/v1/spaces/${v.id}/${path}`, { method: "POST", body: { user_id, ...extra(form) } }));
+    form.reset();
+  };
+  return h("section", { "aria-label": "Host controls" },
+    h("h2", {}, "Host controls"),
+    v.state === "created" ? h("button", { onclick: () => act(api(`/v1/spaces/${v.id}/launch`, { method: "POST" })).then(refresh) }, "Launch") : null,
+    (v.speak_requests || []).length ? h("ul", { class: "cards", "aria-label": "Requests to speak" }, v.speak_requests.map((person) =>
+      h("li", {}, `@${person.handle} asks to speak `, h("button", { onclick: () => act(api(`/v1/spaces/${v.id}/speakers/${person.id}`, { method: "PUT" })) }, `Grant @${person.handle}`)))) : null,
+    h("form", { class: "row", onsubmit: moderate("invitations", () => ({})) },
+      h("label", {}, "Invite", h("input", { name: "handle", placeholder: "handle", required: true })), h("button", {}, "Invite")),
+    h("form", { class: "row", onsubmit: moderate("removals", (f) => ({ reason: f.reason.value || null })) },
+      h("label", {}, "Remove", h("input", { name: "handle", placeholder: "handle", required: true })),
+      h("input", { name: "reason", placeholder: "reason", "aria-label": "Reason for removal" }), h("button", { class: "danger" }, "Remove")),
+    h("form", { class: "row", onsubmit: moderate("blocks", (f) => ({ reason: f.reason.value || null })) },
+      h("label", {}, "Block", h("input", { name: "handle", placeholder: "handle", required: true })),
+      h("input", { name: "reason", placeholder: "reason", "aria-label": "Reason for block" }), h("button", { class: "danger" }, "Block")),
+    h("form", { class: "row", onsubmit: moderate("reports", (f) => ({ reason: f.reason.value })) },
+      h("label", {}, "Report", h("input", { name: "handle", placeholder: "handle", required: true })),
+      h("input", { name: "reason", placeholder: "reason", required: true, "aria-label": "Reason for report" }), h("button", { class: "danger" }, "Report")),
+    h("div", { class: "row" },
+      h("label", {}, h("input", { type: "checkbox", checked: v.transcripts, onchange: (e) => act(api(`/v1/spaces/${v.id}`, { method: "PATCH", body: { transcripts: e.target.checked } })) }), "Transcripts"),
+      h("label", {}, h("input", { type: "checkbox", checked: v.recording, onchange: (e) => act(api(`/v1/spaces/${v.id}`, { method: "PATCH", body: { recording: e.target.checked } })) }), "Recording"),
+      h("button", { class: "danger", onclick: () => act(api(`/v1/spaces/${v.id}/end`, { method: "POST" })) }, "End the Space")));
+}
+
+// -- the live stream ----------------------------------------------------------------------------
+
+function follow() {
+  const query = session ? `?access_token=${encodeURIComponent(session.token)}` : "";
+  const stream = room.stream = new EventSource(`/v1/spaces/${room.id}/stream${query}`);
+  for (const kind of ["stage", "switches", "state", "listeners"]) stream.addEventListener(kind, refresh);
+  stream.addEventListener("snapshot", (event) => {
+    room.invited = !!JSON.parse(event.data).invited;
+    refresh();
+  });
+  stream.addEventListener("speak_request", refresh);
+  stream.addEventListener("invitation", () => { room.invited = true; render(); say("The host invites you to speak."); });
+  stream.addEventListener("reactions", (event) => showReactions(JSON.parse(event.data)));
+  stream.addEventListener("removed", () => { leaveAudio(); stream.close(); room.ended = true; say("You were removed from this Space."); });
+  stream.addEventListener("ended", async () => { leaveAudio(); stream.close(); room.ended = true; await refresh(); say("This Space has ended."); });
+}
+
+function showReactions(counts) {
+  const shown = $("#reactions");
+  shown.textContent = Object.entries(counts).map(([emoji, count]) => `${emoji} ${count}`).join("  ");
+  setTimeout(() => { if (shown.isConnected) shown.textContent = ""; }, 3000);
+}
+
+async function react(emoji) { await act(api(`/v1/spaces/${room.id}/reactions`, { method: "POST", body: { emoji } })); }
+
+// -- audio: WHEP to listen, WHIP to speak ---------------------------------------------------------
+
+async function negotiate(pc, path) {
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((done) => {
+    if (pc.iceGatheringState === "complete") return done();
+    pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && done());
+  });
+  const { data, response } = await api(path, { method: "POST", sdp: pc.localDescription.sdp });
+  await pc.setRemoteDescription({ type: "answer", sdp: data });
+  return response.headers.get("location");
+}
+
+function play(stream) {
+  const element = h("audio", { autoplay: true });
+  element.srcObject = stream;
+  document.body.append(element);
+  element.play().catch(() => {});
+  return element;
+}
+
+async function listen() {
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  pc.addEventListener("track", (event) => {
+    const stream = event.streams[0] || new MediaStream([event.track]);
+    const element = play(stream);
+    const context = new AudioContext();
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 8192;
+    context.createMediaStreamSource(stream).connect(analyser);
+    room.listening.element = element;
+    room.analyser = { context, analyser };
+  });
+  room.listening = { pc };
+  try {
+    room.listening.location = await act(negotiate(pc, `/v1/spaces/${room.id}/audio/listen`));
+  } catch (error) { pc.close(); room.listening = null; return; }
+  render();
+}
+
+function stopListening() {
+  if (!room.listening) return;
+  room.listening.pc.close();
+  if (room.listening.element) room.listening.element.remove();
+  if (room.analyser) room.analyser.context.close();
+  room.analyser = null;
+  if (room.listening.location) api(room.listening.location, { method: "DELETE" }).catch(() => {});
+  room.listening = null;
+  render();
+}
+
+async function unmute() {
+  if (!room.speaking) {
+    const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    microphone.getTracks().forEach((track) => pc.addTrack(track, microphone));
+    for (let i = 0; i < 9; i++) pc.addTransceiver("audio", { direction: "recvonly" });  // the other speakers
+    pc.addEventListener("track", (event) => play(new MediaStream([event.track])));
+    room.speaking = { pc, microphone };
+    room.speaking.location = await act(negotiate(pc, `/v1/spaces/${room.id}/audio/publish`));
+  }
+  await act(api(`/v1/spaces/${room.id}/speakers/${me()}/unmute`, { method: "POST" }));
+}
+
+function leaveAudio() {
+  stopListening();
+  if (room.speaking) {
+    room.speaking.pc.close();
+    room.speaking.microphone.getTracks().forEach((track) => track.stop());
+    room.speaking = null;
+  }
+}
+
+// What the page hears, for people (a level meter could use it) and for tests: the loudest
+// frequency, and the level (dB) around `hz` when asked.
+window.spacesHearing = (hz) => {
+  if (!room.analyser) return null;
+  const { context, analyser } = room.analyser;
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  analyser.getFloatFrequencyData(bins);
+  const width = context.sampleRate / analyser.fftSize;
+  let loudest = 1;
+  for (let i = 2; i < bins.length; i++) if (bins[i] > bins[loudest]) loudest = i;
+  let around = -Infinity;
+  if (hz) for (let i = Math.floor(hz / width) - 2; i <= Math.ceil(hz / width) + 2; i++) around = Math.max(around, bins[i]);
+  return { peakHz: loudest * width, level: bins[loudest], levelAt: around };
+};
+
+// -- start ----------------------------------------------------------------------------------------
+
+if (session) $("#me").textContent = `@${session.handle}`;
+const match = location.pathname.match(/^\/s\/([0-9a-f-]+)$/);
+if (match) spacePage(match[1]); else home();
