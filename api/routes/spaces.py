@@ -71,16 +71,15 @@ def one(space_id: str, caller: OptionalCaller, system: SystemDep) -> SpaceView:
 
 @router.post("/{space_id}/reactions", status_code=202)
 def react(space_id: str, body: Reaction, caller: CurrentUser, system: SystemDep) -> dict:
-    """Listeners and speakers react; reactions are not stored, they go to the live stream."""
-    queries = SpaceQueries(system.views)
-    row = queries.space(space_id)
-    if row is None:
-        raise Problem(404, f"No Space has the id {space_id!r}.")
-    why = queries.is_kept_out(space_id, row["host_id"], str(caller))
-    if why:
-        raise Problem(403, why)
-    if row["state"] != "live":
-        raise Problem(409, "This Space has ended." if row["state"] == "ended"
+    """Listeners and speakers react; reactions are not stored, they go to the live stream.
+    Who may react is decided on the event store, not on views that may lag."""
+    space = system.app.space(parse_id(space_id))
+    if caller in space.removed:
+        raise Problem(403, "You were removed from this Space.")
+    if system.app.blocks(space.host_id, caller):
+        raise Problem(403, "The host of this Space has blocked you.")
+    if space.state != "live":
+        raise Problem(409, "This Space has ended." if space.state == "ended"
                       else "Reactions open when the Space goes live.")
     wait = system.reactions.take(str(caller))
     if wait:

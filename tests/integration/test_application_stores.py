@@ -106,6 +106,8 @@ class ApplicationBehaviour:
                 results.append("granted")
             except RuleBroken:
                 results.append("full")
+            except Exception as error:  # say what went wrong rather than lose a result
+                results.append(f"{type(error).__name__}: {error}")
 
         threads = [threading.Thread(target=grant, args=(u,)) for u in contenders]
         for thread in threads:

@@ -40,8 +40,8 @@ def browsers(tmp_path):
     with sync_playwright() as playwright:
         launched = []
 
-        def launch(hz: float):
-            microphone = tone_file(tmp_path / f"{hz:g}hz.wav", hz)
+        def launch(hz: float, microphone: Path | None = None):
+            microphone = microphone or tone_file(tmp_path / f"{hz:g}hz.wav", hz)
             # Playwright starts each browser with a new empty profile of its own
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, headless=True,
