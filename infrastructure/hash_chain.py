@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-log = logging.getLogger(__name__)
+from infrastructure.background import WokenLoop
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS event_chain (position BIGINT PRIMARY KEY, link TEXT NOT NULL)"
 GENESIS = b"spaces-event-chain"
@@ -45,19 +43,13 @@ class Verdict:
         return dict(vars(self))
 
 
-class HashChain:
-    def __init__(self, app: Any, database: Any, secret: str, batch_size: int = 1000,
-                 poll_interval: float = 0.5, gather: float = 0.1):
-        self.app = app
+class HashChain(WokenLoop):
+    def __init__(self, app: Any, database: Any, secret: str, batch_size: int = 1000):
+        # After a wake-up it gathers for 0.1 s: one pass chains many commands.
+        super().__init__(app, "event-chain", poll_interval=0.5, gather=0.1)
         self.db = database
         self._key = hashlib.sha256(b"event-chain:" + secret.encode()).digest()
         self.batch_size = batch_size
-        self.poll_interval = poll_interval
-        self.gather = gather  # wait this long after a wake-up: one pass chains many commands
-        self.ready = True
-        self._wake = threading.Event()
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
         with self.db.transaction() as cursor:
             cursor.execute(SCHEMA)
 
@@ -92,27 +84,8 @@ class HashChain:
             if len(batch) < self.batch_size:
                 return chained
 
-    def start(self) -> None:
-        self.app.saved_listeners.append(lambda _position: self._wake.set())
-        self._thread = threading.Thread(target=self._run, name="event-chain", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                self.extend()
-            except Exception:
-                log.exception("extending the event chain failed; retrying")
-                self._stopped.wait(1.0)
-            if self._wake.wait(self.poll_interval):
-                self._stopped.wait(self.gather)
-            self._wake.clear()
+    def step(self) -> None:
+        self.extend()
 
     # -- verifying ---------------------------------------------------------------------------
 

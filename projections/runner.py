@@ -9,19 +9,17 @@ events written by another process (a CLI command) arrive too.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from infrastructure.background import WokenLoop
 from projections.accounts import AccountsProjection
 from projections.base import Projection
 from projections.feed import FeedProjection
 from projections.inbox import InboxProjection
 from projections.moderation import ModerationProjection
 from projections.spaces import SpacesProjection
-
-log = logging.getLogger(__name__)
 
 POSITIONS_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS projection_positions "
@@ -36,47 +34,23 @@ def all_projections() -> list[Projection]:
     ]
 
 
-class ProjectionRunner:
+class ProjectionRunner(WokenLoop):
     def __init__(
         self, app: Any, views: Any, projections: Sequence[Projection] | None = None,
         batch_size: int = 500, poll_interval: float = 0.5,
     ):
-        self.app = app
+        super().__init__(app, "projections", poll_interval)
         self.views = views
         self.projections = list(projections or all_projections())
         self.batch_size = batch_size
-        self.poll_interval = poll_interval
-        self._wake = threading.Event()
-        self._stopped = threading.Event()
         self._caught_up = threading.Condition()
         self._position = 0
-        self._thread: threading.Thread | None = None
-        self.ready = False  # it has caught up once since it started
         self._create_tables()
 
     # -- running ---------------------------------------------------------------------------
 
-    def start(self) -> None:
-        self.app.saved_listeners.append(lambda _position: self._wake.set())
-        self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                self.catch_up()
-                self.ready = True
-            except Exception:  # keep serving reads; the next wake or poll retries
-                log.exception("projection batch failed; retrying")
-                self._stopped.wait(1.0)
-            self._wake.wait(self.poll_interval)
-            self._wake.clear()
+    def step(self) -> None:
+        self.catch_up()
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Processes every event recorded so far; returns how many it processed."""
@@ -119,7 +93,7 @@ class ProjectionRunner:
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Blocks until the views include `position`; False if `timeout` passed first."""
-        self._wake.set()
+        self.wake()
         with self._caught_up:
             return self._caught_up.wait_for(lambda: self._position >= position, timeout)
 

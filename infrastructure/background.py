@@ -1,0 +1,53 @@
+"""A step that runs in a thread of its own: soon after every save in this process, and
+every `poll_interval` seconds for what other processes store. A failing step is logged and
+tried again a second later. With `gather`, a wake-up waits that long first, so one step
+covers many saves."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class WokenLoop:
+    def __init__(self, app: Any, name: str, poll_interval: float = 0.5, gather: float = 0.0):
+        self.app = app
+        self.name = name
+        self.poll_interval = poll_interval
+        self.gather = gather
+        self.ready = False  # a step has succeeded since it started
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self.app.saved_listeners.append(lambda _position: self._wake.set())
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                self.step()
+                self.ready = True
+            except Exception:
+                log.exception("%s failed; trying again", self.name)
+                self._stopped.wait(1.0)
+            if self._wake.wait(self.poll_interval) and self.gather:
+                self._stopped.wait(self.gather)
+            self._wake.clear()
