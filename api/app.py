@@ -13,8 +13,9 @@ from fastapi.staticfiles import StaticFiles
 
 from api import audit_log, idempotency, metrics, problems
 from api.bootstrap import System, build
+from infrastructure import transcripts
 from api.routes import (accounts, audio, audit, media_internal, moderation, pages, spaces, stage,
-                        stream)
+                        stream, transcript)
 from api.stream import StreamHub
 from infrastructure.settings import Settings
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     app.state.system = system
     idempotency.create_table(system.views)
     audit_log.create_table(system.views)
+    transcripts.create_table(system.views)
     app.state.metrics = metrics.Metrics(system)
     app.add_middleware(idempotency.IdempotencyMiddleware)
     app.add_middleware(metrics.MetricsMiddleware)  # outermost: replays are counted too
@@ -66,7 +68,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     if role == "api":
         routers += [accounts.router, spaces.router, spaces.feed_router, stage.router,
                     moderation.router, audio.router, audio.recording_router, audit.router,
-                    stream.router]
+                    stream.router, transcript.router]
     else:
         routers.append(media_internal.router)
     for router in routers:

@@ -22,7 +22,9 @@ from infrastructure.tokens import INTERNAL, TokenSigner, load_or_create_secret
 from infrastructure.views import ViewDatabase
 from media import ice
 from media.domain_feed import DomainFeed, KafkaDomainFeed
+from infrastructure import transcripts
 from media.node import MediaNode
+from media.speech import engine_factory
 from media.retention import RetentionJob
 from projections.runner import ProjectionRunner
 
@@ -66,6 +68,11 @@ class System:
         self.live.publish(space_id, "presence",
                           {"listeners": listeners, "change": change, "user_id": user_id})
 
+    def on_caption(self, space_id: str, line: dict[str, Any]) -> None:
+        if line["final"]:
+            transcripts.store_line(self.views, space_id, line)
+        self.live.publish(space_id, "caption", line)
+
     def close(self) -> None:
         for worker in reversed(self.background):
             worker.stop()
@@ -103,7 +110,10 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
     else:
         system.media = MediaNode(settings.media_ice_servers, on_presence=system.on_presence,
                                  recordings=settings.data_dir / "recordings",
-                                 segment_seconds=settings.recording_segment_seconds)
+                                 segment_seconds=settings.recording_segment_seconds,
+                                 speech=engine_factory(settings.stt_engine, settings.stt_model),
+                                 transcription_slots=settings.transcription_slots,
+                                 on_caption=system.on_caption)
     if settings.kafka_bootstrap:
         run_workers = settings.run_workers if workers is None else workers
         _through_kafka(system, run_workers)

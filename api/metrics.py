@@ -33,6 +33,13 @@ class Metrics:
             lambda: system.app.position() - system.progress.position())
         Gauge("spaces_views_seconds_behind", "Age of the oldest event the views have not processed",
               registry=self.registry).set_function(lambda: _seconds_behind(system))
+        if hasattr(system.media, "transcribed_frames"):
+            Gauge("spaces_transcribed_frames", "20 ms audio frames handed to speech engines",
+                  registry=self.registry).set_function(lambda: system.media.transcribed_frames)
+            Gauge("spaces_transcription_lag_seconds", "The most any speaker's captions lag behind",
+                  registry=self.registry).set_function(lambda: max(
+                      (t.lag for room in list(system.media.rooms.values())
+                       for t in list(room.transcribers.values())), default=0.0))
         if system.settings.kafka_bootstrap:
             self.registry.register(KafkaLag(system))
 

@@ -145,6 +145,8 @@ class StreamHub:
             return
         if kind == "reaction":
             self._loop.call_soon_threadsafe(self._count_reaction, space_id, payload["emoji"])
+        elif kind == "caption":
+            self._loop.call_soon_threadsafe(self._deliver, space_id, Message("caption", payload))
         elif kind == "presence":
             message = Message("listeners", {"count": payload["listeners"]})
             self._loop.call_soon_threadsafe(self._deliver, space_id, message)

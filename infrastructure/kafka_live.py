@@ -1,5 +1,6 @@
-"""Short-lived events (presence, reactions) to their own Kafka topics: `<prefix>presence`,
-`<prefix>reactions`, keyed by Space id. Not stored in the event store.
+"""Short-lived events (presence, reactions, captions) to their own Kafka topics:
+`<prefix>presence`, `<prefix>reactions`, `<prefix>captions`, keyed by Space id. Not stored in
+the event store.
 
 Sending happens on a thread of its own behind a bounded queue: the media node's event
 loop never waits for Kafka, and while Kafka is away the newest events are kept and the
@@ -20,7 +21,7 @@ from kafka.errors import KafkaError
 from infrastructure.kafka_relay import ensure_topic
 
 log = logging.getLogger(__name__)
-TOPICS = {"presence": "presence", "reaction": "reactions"}
+TOPICS = {"presence": "presence", "reaction": "reactions", "caption": "captions"}
 
 
 class LiveToKafka:

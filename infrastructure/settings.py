@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     retention_days: float = Field(
         30.0, ge=0, description="recordings (and transcripts) of ended Spaces are kept this long"
     )
+    stt_engine: str | None = Field(
+        None, description='another local speech-to-text engine, "package.module:Class" '
+        "(default: pocketsphinx)"
+    )
+    stt_model: str | None = Field(None, description="model path handed to the engine")
+    transcription_slots: int = Field(4, ge=1, description="utterances transcribed at once per media node")
     reactions_per_second: float = 5.0
     reaction_burst: int = 20
     database_url: str | None = Field(

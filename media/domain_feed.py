@@ -59,7 +59,8 @@ class DomainFeed:
         stage = {str(user): muted for user, muted in space.stage.items()}
         kept_out = {str(user) for user in space.removed} | blocked
         asyncio.run_coroutine_threadsafe(
-            self.node.space_changed(space_id, space.state, stage, kept_out, space.recording),
+            self.node.space_changed(space_id, space.state, stage, kept_out, space.recording,
+                                    space.transcripts),
             self.loop
         ).result(timeout=10)
 

@@ -53,6 +53,7 @@ class SpaceMix:
         self.listeners: set[PacketTrack] = set()
         self.on_packet = on_packet
         self.recorder: Recorder | None = None  # set while the Space is being recorded
+        self.on_speech: Callable[[str, np.ndarray], None] | None = None  # while transcripts are on
         self._encoder = OpusEncoder()
         self._task: asyncio.Task | None = None
         self.ticks = 0
@@ -101,6 +102,8 @@ class SpaceMix:
             samples = source.decoder.decode(payload)  # decode even when muted: keeps state
             if speaker in self.audible:
                 mixed += samples
+                if self.on_speech is not None:
+                    self.on_speech(speaker, samples)
         if self.recorder is not None:
             self.recorder.write(mixed)
         for packet in self._encoder.encode(mixed):

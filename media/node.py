@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSession
 
 from media.mix import SpaceMix
 from media.recording import Recorder
+from media.speech import SpeechEngine, engine_factory
+from media.transcriber import SpeakerTranscriber
 from media.rtp_tap import tap
 from media.tracks import PacketTrack
 
@@ -61,6 +64,8 @@ class Room:
     host_id: str
     mix: SpaceMix
     sessions: dict[str, Session] = field(default_factory=dict)
+    transcribers: dict[str, SpeakerTranscriber] = field(default_factory=dict)
+    origin: float = field(default_factory=time.monotonic)
 
     def listeners(self) -> int:
         return sum(1 for s in self.sessions.values() if s.role == "listener")
@@ -70,12 +75,18 @@ class MediaNode:
     def __init__(self, ice_servers: list[str] | None = None,
                  on_presence: Callable[[str, int, str, str | None], None] | None = None,
                  recordings: Path = Path("var/recordings"), segment_seconds: float = 10.0,
-                 stalled_after: float = 5.0):
+                 stalled_after: float = 5.0,
+                 speech: Callable[[], SpeechEngine] | None = None, transcription_slots: int = 4,
+                 on_caption: Callable[[str, dict[str, Any]], None] | None = None):
         self.ice_servers = [RTCIceServer(urls=u) for u in ice_servers or []]
         self.recordings = recordings
         self.segment_seconds = segment_seconds
         self.on_presence = on_presence  # (space_id, listener_count, "joined"/"left", user_id)
         self.stalled_after = stalled_after
+        self.speech = speech or engine_factory(None, None)
+        self.transcription_slots = threading.Semaphore(transcription_slots)
+        self.on_caption = on_caption  # (space_id, caption line)
+        self.transcribed_frames = 0  # audio frames handed to speech engines, ever
         self.rooms: dict[str, Room] = {}
         self.sessions: dict[str, Session] = {}
         self._reaper: asyncio.Task | None = None
@@ -83,8 +94,9 @@ class MediaNode:
     # -- sessions ----------------------------------------------------------------------------
 
     async def publish(self, space_id: str, host_id: str, user_id: str, offer: str,
-                      audible: bool, recording: bool = False) -> tuple[str, str]:
-        room = self._room(space_id, host_id, recording)
+                      audible: bool, recording: bool = False,
+                      transcripts: bool = False) -> tuple[str, str]:
+        room = self._room(space_id, host_id, recording, transcripts)
         for old in [s for s in room.sessions.values() if s.user_id == user_id and s.role == "speaker"]:
             await self.leave(old.id)  # a speaker publishes once; a new offer replaces the old
         session = Session(uuid.uuid4().hex, space_id, user_id, "speaker", self._peer())
@@ -104,8 +116,9 @@ class MediaNode:
         return session.id, answer
 
     async def listen(self, space_id: str, host_id: str, user_id: str | None,
-                     offer: str, recording: bool = False) -> tuple[str, str]:
-        room = self._room(space_id, host_id, recording)
+                     offer: str, recording: bool = False,
+                     transcripts: bool = False) -> tuple[str, str]:
+        room = self._room(space_id, host_id, recording, transcripts)
         session = Session(uuid.uuid4().hex, space_id, user_id, "listener", self._peer(),
                           PacketTrack())
         session.pc.addTrack(session.track)
@@ -148,7 +161,8 @@ class MediaNode:
     # -- obeying the domain ------------------------------------------------------------------
 
     async def space_changed(self, space_id: str, state: str, stage: dict[str, bool],
-                            kept_out: set[str], recording: bool = False) -> None:
+                            kept_out: set[str], recording: bool = False,
+                            transcripts: bool = False) -> None:
         """The Space's state now: its lifecycle state, its stage (speaker -> muted), people
         to disconnect (removed, or blocked by the host) and whether it is being recorded."""
         room = self.rooms.get(space_id)
@@ -158,6 +172,7 @@ class MediaNode:
             await self.close_room(space_id)
             return
         self._record(room, recording)
+        self._transcribe(room, transcripts)
         room.mix.audible = {u for u, muted in stage.items() if not muted} if state == "live" else set()
         for session in list(room.sessions.values()):
             off_stage = session.role == "speaker" and session.user_id not in stage
@@ -171,6 +186,7 @@ class MediaNode:
         for session_id in list(room.sessions):
             await self.leave(session_id)
         room.mix.stop()
+        self._transcribe(room, False)
 
     async def close(self) -> None:
         if self._reaper:
@@ -225,7 +241,7 @@ class MediaNode:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _room(self, space_id: str, host_id: str, recording: bool) -> Room:
+    def _room(self, space_id: str, host_id: str, recording: bool, transcripts: bool) -> Room:
         if self._reaper is None:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
         room = self.rooms.get(space_id)
@@ -233,7 +249,32 @@ class MediaNode:
             room = self.rooms[space_id] = Room(space_id, host_id, SpaceMix())
             room.mix.start()
             self._record(room, recording)
+            self._transcribe(room, transcripts)
         return room
+
+    def _transcribe(self, room: Room, on: bool) -> None:
+        """While transcripts are off, no audio of the Space reaches a speech engine."""
+        if on and room.mix.on_speech is None:
+            room.mix.on_speech = lambda speaker, samples: self._to_captions(room, speaker, samples)
+        elif not on:
+            room.mix.on_speech = None
+            for transcriber in room.transcribers.values():
+                transcriber.close()
+            room.transcribers.clear()
+
+    def _to_captions(self, room: Room, speaker: str, samples: Any) -> None:
+        transcriber = room.transcribers.get(speaker)
+        if transcriber is None:
+            loop = asyncio.get_running_loop()
+
+            def deliver(line: dict[str, Any]) -> None:  # from the transcriber's thread
+                if self.on_caption:
+                    loop.call_soon_threadsafe(self.on_caption, room.space_id, line)
+
+            transcriber = room.transcribers[speaker] = SpeakerTranscriber(
+                speaker, self.speech, deliver, self.transcription_slots, room.origin)
+        self.transcribed_frames += 1
+        transcriber.feed(samples)
 
     def _record(self, room: Room, recording: bool) -> None:
         if recording and room.mix.recorder is None:

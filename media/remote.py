@@ -17,15 +17,17 @@ class RemoteMedia:
                                        headers={"Authorization": f"Bearer {token}"}, timeout=20)
 
     async def publish(self, space_id: str, host_id: str, user_id: str, offer: str,
-                      audible: bool, recording: bool = False) -> tuple[str, str]:
+                      audible: bool, recording: bool = False,
+                      transcripts: bool = False) -> tuple[str, str]:
         return await self._session("publish", space_id=space_id, host_id=host_id,
                                    user_id=user_id, offer=offer, audible=audible,
-                                   recording=recording)
+                                   recording=recording, transcripts=transcripts)
 
     async def listen(self, space_id: str, host_id: str, user_id: str | None, offer: str,
-                     recording: bool = False) -> tuple[str, str]:
+                     recording: bool = False, transcripts: bool = False) -> tuple[str, str]:
         return await self._session("listen", space_id=space_id, host_id=host_id,
-                                   user_id=user_id, offer=offer, recording=recording)
+                                   user_id=user_id, offer=offer, recording=recording,
+                                   transcripts=transcripts)
 
     async def end_session(self, space_id: str, session_id: str, user_id: str | None) -> str:
         response = await self._http.post(f"/sessions/{session_id}/end",

@@ -87,7 +87,12 @@ function spaceList(items, empty) {
 
 // -- a Space ------------------------------------------------------------------------------------
 
-const room = { id: null, view: null, stream: null, listening: null, speaking: null, analyser: null, ended: false };
+const room = { id: null, view: null, stream: null, listening: null, speaking: null, analyser: null, ended: false, captions: {} };
+
+function handle(id) {
+  const known = room.view && [room.view.host, ...room.view.speakers].find((p) => p.id === id);
+  return known ? known.handle : "speaker";
+}
 
 async function spacePage(id) {
   room.id = id;
@@ -129,6 +134,10 @@ function render() {
     v.state === "live" ? h("div", { class: "row", role: "group", "aria-label": "Reactions" },
       EMOJI.map((emoji) => h("button", { class: "quiet", "aria-label": `React ${emoji}`, onclick: () => react(emoji) }, emoji))) : null,
     h("div", { id: "reactions", "aria-live": "polite" }),
+    v.transcripts ? h("section", { "aria-label": "Captions" }, h("h2", {}, "Captions"),
+      h("ol", { id: "captions", class: "muted", "aria-live": "polite" },
+        Object.values(room.captions).slice(-6).map((line) => h("li", { "data-line": line.line_id },
+          h("strong", {}, `@${handle(line.speaker_id)}: `), line.text)))) : null,
     isHost() && !room.ended ? hostPanel() : null);
 }
 
@@ -206,6 +215,11 @@ function follow() {
   stream.addEventListener("speak_request", refresh);
   stream.addEventListener("invitation", () => { room.invited = true; render(); say("The host invites you to speak."); });
   stream.addEventListener("reactions", (event) => showReactions(JSON.parse(event.data)));
+  stream.addEventListener("caption", (event) => {
+    const line = JSON.parse(event.data);
+    room.captions[line.line_id] = line;  // partial lines are replaced in place by their final text
+    render();
+  });
   stream.addEventListener("removed", () => { leaveAudio(); stream.close(); room.ended = true; say("You were removed from this Space."); });
   stream.addEventListener("ended", async () => { leaveAudio(); stream.close(); room.ended = true; await refresh(); say("This Space has ended."); });
 }

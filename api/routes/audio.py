@@ -43,7 +43,7 @@ async def publish(space_id: str, request: Request, caller: CurrentUser, system: 
     try:
         session_id, answer = await system.media.publish(
             space_id, str(space.host_id), str(caller), offer, audible=not space.stage[caller],
-            recording=space.recording)
+            recording=space.recording, transcripts=space.transcripts)
     except BadOffer as error:
         raise Problem(400, str(error)) from None
     return _answered(space_id, session_id, answer)
@@ -69,7 +69,7 @@ async def listen(space_id: str, request: Request, caller: OptionalCaller, system
     try:
         session_id, answer = await system.media.listen(
             space_id, str(space.host_id), str(user) if user else None, offer,
-            recording=space.recording)
+            recording=space.recording, transcripts=space.transcripts)
     except BadOffer as error:
         raise Problem(400, str(error)) from None
     return _answered(space_id, session_id, answer)

@@ -30,6 +30,7 @@ class SessionRequest(BaseModel):
     offer: str
     audible: bool = False
     recording: bool = False
+    transcripts: bool = False
 
 
 class SessionEnd(BaseModel):
@@ -43,10 +44,11 @@ async def open_session(kind: str, body: SessionRequest, system: SystemDep) -> di
     try:
         if kind == "publish":
             session_id, answer = await node.publish(body.space_id, body.host_id, body.user_id,
-                                                    body.offer, body.audible, body.recording)
+                                                    body.offer, body.audible, body.recording,
+                                                    body.transcripts)
         elif kind == "listen":
             session_id, answer = await node.listen(body.space_id, body.host_id, body.user_id,
-                                                   body.offer, body.recording)
+                                                   body.offer, body.recording, body.transcripts)
         else:
             raise Problem(404, "publish or listen")
     except BadOffer as error:
