@@ -129,7 +129,7 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
         system.background += [runner, system.chain]
     if workers is not False and (workers or not settings.kafka_bootstrap or settings.run_workers):
         system.background.append(RetentionJob(app, settings.data_dir / "recordings",
-                                              settings.retention_days))
+                                              settings.retention_days, views))
     return system
 
 

@@ -16,6 +16,7 @@ from api.audit_log import create_table, record_read
 from api.bootstrap import System, build
 from api.progress import ProgressBar
 from application.audit import moderation_history, timeline
+from infrastructure import transcripts
 
 
 def add_commands(commands: argparse._SubParsersAction, common) -> None:
@@ -34,8 +35,8 @@ def add_commands(commands: argparse._SubParsersAction, common) -> None:
     export_command.add_argument("--space", type=UUID)
     export_command.add_argument("--user", type=UUID, help="as actor or target")
     common(sub, "verify", verify, "Walk the hash chain; report the first broken position.")
-    common(sub, "retention", retention, "Delete recordings of Spaces ended longer ago than the "
-           "retention period (SPACES_RETENTION_DAYS), recording each deletion.")
+    common(sub, "retention", retention, "Delete recordings and transcripts of Spaces ended "
+           "longer ago than the retention period (SPACES_RETENTION_DAYS), recording each deletion.")
 
 
 def _system(settings) -> System:
@@ -130,9 +131,10 @@ def retention(args: argparse.Namespace, settings) -> int:
 
     system = _system(settings)
     try:
+        transcripts.create_table(system.views)
         deleted = apply_retention(system.app, settings.data_dir / "recordings",
-                                  settings.retention_days)
-        print(f"Deleted the recordings of {len(deleted)} Spaces.", file=sys.stderr)
+                                  settings.retention_days, views=system.views)
+        print(f"Deleted the recordings or transcripts of {len(deleted)} Spaces.", file=sys.stderr)
         for space in deleted:
             print(space)
     finally:

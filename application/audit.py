@@ -33,6 +33,7 @@ ACTIONS: dict[str, tuple[str, str | None, str | None]] = {
     "RecordingStarted": ("started recording", None, None),
     "RecordingStopped": ("stopped recording", None, None),
     "RecordingDeleted": ("deleted the recording (retention)", None, None),
+    "TranscriptDeleted": ("deleted the transcript (retention)", None, None),
     "SpaceEnded": ("ended", "ended_by", None),
 }
 MODERATION = ("UserRemoved", "UserReported", "UserBlocked", "SpeakerRevoked", "SpeakerMuted",

@@ -265,6 +265,12 @@ class SpacesApplication(Application[UUID]):
         space.delete_recording(reason)
         return self._save(space_id, space)
 
+    @retried_on_conflict
+    def delete_transcript(self, space_id: UUID, reason: str) -> Outcome:
+        space = self.space(space_id)
+        space.delete_transcript(reason)
+        return self._save(space_id, space)
+
     # -- reads from the event store (auditors; never from read models) ---------------------
 
     def space(self, space_id: UUID) -> Space:

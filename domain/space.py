@@ -69,6 +69,7 @@ class Space(Aggregate):
         self.speak_requests: set[UUID] = set()
         self.removed: set[UUID] = set()
         self.recording_deleted = False
+        self.transcript_deleted = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -312,6 +313,17 @@ class Space(Aggregate):
     @event("RecordingDeleted", topic="spaces:RecordingDeleted")
     def _recording_deleted(self, reason: str) -> None:
         self.recording_deleted = True
+
+    def delete_transcript(self, reason: str) -> None:
+        """Retention, likewise, for the transcript."""
+        if self.state != ENDED:
+            raise RuleBroken("Only the transcript of an ended Space is deleted.")
+        if not self.transcript_deleted:
+            self._transcript_deleted(reason=reason)
+
+    @event("TranscriptDeleted", topic="spaces:TranscriptDeleted")
+    def _transcript_deleted(self, reason: str) -> None:
+        self.transcript_deleted = True
 
     # -- rules shared by the commands ------------------------------------------------------
 

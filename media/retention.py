@@ -1,6 +1,7 @@
-"""Retention: recordings of Spaces that ended more than `keep_days` ago are deleted, and a
-`RecordingDeleted` event says so. The event comes first: a crash between the two leaves
-files that the next run deletes, never a deletion nobody recorded."""
+"""Retention: recordings and transcripts of Spaces that ended more than `keep_days` ago are
+deleted, and a `RecordingDeleted` or `TranscriptDeleted` event says so. The event comes
+first: a crash between the two leaves data that the next run deletes, never a deletion
+nobody recorded. Moderation events are never deleted."""
 
 from __future__ import annotations
 
@@ -12,25 +13,36 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from infrastructure import transcripts
+
 log = logging.getLogger(__name__)
 
 
 def apply_retention(app: Any, recordings: Path, keep_days: float,
-                    now: datetime | None = None) -> list[str]:
-    """Deletes what is due; returns the Spaces whose recordings it deleted."""
+                    now: datetime | None = None, views: Any = None) -> list[str]:
+    """Deletes what is due; returns the Spaces whose recording or transcript it deleted."""
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=keep_days)
+    reason = f"kept {keep_days:g} days after the Space ended"
+    folders = {d.name for d in recordings.iterdir()} if recordings.exists() else set()
+    with_transcripts = {r["space_id"] for r in views.rows(
+        "SELECT DISTINCT space_id FROM transcript_lines")} if views is not None else set()
     deleted = []
-    for directory in sorted(recordings.iterdir()) if recordings.exists() else []:
+    for space_id in sorted(folders | with_transcripts):
         try:
-            space = app.space(UUID(directory.name))
+            space = app.space(UUID(space_id))
         except Exception:  # not a Space's folder
             continue
         if space.state != "ended" or _ended_at(app, space.id) > cutoff:
             continue
-        if not space.recording_deleted:
-            app.delete_recording(space.id, f"kept {keep_days:g} days after the Space ended")
-        shutil.rmtree(directory, ignore_errors=True)
-        deleted.append(directory.name)
+        if space_id in folders:
+            if not space.recording_deleted:
+                app.delete_recording(space.id, reason)
+            shutil.rmtree(recordings / space_id, ignore_errors=True)
+        if space_id in with_transcripts:
+            if not app.space(space.id).transcript_deleted:
+                app.delete_transcript(space.id, reason)
+            transcripts.delete(views, space_id)
+        deleted.append(space_id)
     return deleted
 
 
@@ -42,8 +54,10 @@ def _ended_at(app: Any, space_id: UUID) -> datetime:
 class RetentionJob:
     """Runs the retention hourly in the background of `spaces serve`."""
 
-    def __init__(self, app: Any, recordings: Path, keep_days: float, every: float = 3600.0):
+    def __init__(self, app: Any, recordings: Path, keep_days: float, views: Any = None,
+                 every: float = 3600.0):
         self.app, self.recordings, self.keep_days, self.every = app, recordings, keep_days, every
+        self.views = views
         self.ready = True
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -60,7 +74,8 @@ class RetentionJob:
     def _run(self) -> None:
         while not self._stopped.wait(self.every):
             try:
-                for space in apply_retention(self.app, self.recordings, self.keep_days):
-                    log.info("deleted the recording of Space %s (retention)", space)
+                for space in apply_retention(self.app, self.recordings, self.keep_days,
+                                             views=self.views):
+                    log.info("deleted the recording or transcript of Space %s (retention)", space)
             except Exception:
                 log.exception("retention failed; trying again in an hour")

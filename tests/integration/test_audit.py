@@ -15,6 +15,7 @@ from api.bootstrap import build
 from application.audit import moderation_history, timeline
 from domain.space import Space
 from infrastructure.settings import Settings
+from infrastructure import transcripts
 from media.retention import apply_retention
 
 
@@ -166,8 +167,9 @@ def test_a_forged_chain_needs_the_secret(sqlite_system, tmp_path):
         other.close()
 
 
-def test_retention_deletes_only_old_recordings_of_ended_spaces_and_says_so(sqlite_system, tmp_path):
-    app = sqlite_system.app
+def test_retention_deletes_only_old_recordings_and_transcripts_of_ended_spaces(sqlite_system, tmp_path):
+    app, views = sqlite_system.app, sqlite_system.views
+    transcripts.create_table(views)
     host = app.register_account("host").id
     recordings = tmp_path / "recordings"
     spaces = {}
@@ -179,16 +181,21 @@ def test_retention_deletes_only_old_recordings_of_ended_spaces_and_says_so(sqlit
         if name != "old_unrecorded":
             (recordings / str(space)).mkdir(parents=True)
             (recordings / str(space) / "segment-000000.ogg").write_bytes(b"OggS")
+        transcripts.store_line(views, str(space), {"line_id": "l1", "speaker_id": str(host),
+                                                   "start": 0.0, "end": 1.0, "text": "hello"})
         spaces[name] = space
     later = datetime.now(timezone.utc) + timedelta(days=31)
     # "recent" ended just now too: pretend it ended later by keeping 31 days for it
-    deleted = apply_retention(app, recordings, keep_days=30, now=later)
-    assert set(deleted) == {str(spaces["old"]), str(spaces["recent"])}
+    deleted = apply_retention(app, recordings, keep_days=30, now=later, views=views)
+    assert set(deleted) == {str(spaces[n]) for n in ("old", "recent", "old_unrecorded")}
     assert not (recordings / str(spaces["old"])).exists()
     assert (recordings / str(spaces["live"])).exists()
+    assert transcripts.lines(views, str(spaces["old"])) == []
+    assert len(transcripts.lines(views, str(spaces["live"]))) == 1
     history = [type(e).__name__ for e in app.space_history(spaces["old"])]
-    assert history[-1] == "RecordingDeleted"
-    assert "UserRemoved" not in history and "SpaceEnded" in history  # nothing else touched
-    assert apply_retention(app, recordings, keep_days=30, now=later) == []
-    (recordings / str(spaces["live"]) / "x").touch()
-    assert apply_retention(app, recordings, keep_days=0) == []  # a live Space keeps its recording
+    assert history[-2:] == ["RecordingDeleted", "TranscriptDeleted"]
+    assert "SpaceEnded" in history  # nothing else touched: events are never deleted
+    unrecorded = [type(e).__name__ for e in app.space_history(spaces["old_unrecorded"])]
+    assert unrecorded[-1] == "TranscriptDeleted" and "RecordingDeleted" not in unrecorded
+    assert apply_retention(app, recordings, keep_days=30, now=later, views=views) == []
+    assert apply_retention(app, recordings, keep_days=0, views=views) == []  # live Spaces keep theirs
