@@ -113,7 +113,9 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
                                  segment_seconds=settings.recording_segment_seconds,
                                  speech=engine_factory(settings.stt_engine, settings.stt_model),
                                  transcription_slots=settings.transcription_slots,
-                                 on_caption=system.on_caption)
+                                 on_caption=system.on_caption,
+                                 on_talking=lambda space_id, talking: system.live.publish(
+                                     space_id, "talking", {"speakers": talking}))
     if settings.kafka_bootstrap:
         run_workers = settings.run_workers if workers is None else workers
         _through_kafka(system, run_workers)

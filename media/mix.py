@@ -23,6 +23,8 @@ from media.tracks import PacketTrack
 log = logging.getLogger(__name__)
 TICK = 0.020
 MAX_QUEUED = 3
+TALKING_RMS = 0.02
+TALKING_HOLDS = 0.3  # seconds a speaker still counts as talking after their last loud frame
 
 
 class SpeakerInput:
@@ -54,6 +56,9 @@ class SpaceMix:
         self.on_packet = on_packet
         self.recorder: Recorder | None = None  # set while the Space is being recorded
         self.on_speech: Callable[[str, np.ndarray], None] | None = None  # while transcripts are on
+        self.on_talking: Callable[[list[str]], None] | None = None  # who is heard, on each change
+        self.talking: set[str] = set()
+        self._loud_at: dict[str, int] = {}  # speaker -> tick of their last loud frame
         self._encoder = OpusEncoder()
         self._task: asyncio.Task | None = None
         self.ticks = 0
@@ -92,6 +97,15 @@ class SpaceMix:
                 next_tick, delay = loop.time(), 0
             await asyncio.sleep(max(delay, 0))
 
+    def _notice_talking(self) -> None:
+        holds = int(TALKING_HOLDS / TICK)
+        talking = {s for s, at in self._loud_at.items()
+                   if self.ticks - at <= holds and s in self.audible}
+        if talking != self.talking:
+            self.talking = talking
+            if self.on_talking is not None:
+                self.on_talking(sorted(talking))
+
     def tick(self) -> None:
         self.ticks += 1
         mixed = np.zeros(FRAME, dtype=np.float32)
@@ -102,8 +116,11 @@ class SpaceMix:
             samples = source.decoder.decode(payload)  # decode even when muted: keeps state
             if speaker in self.audible:
                 mixed += samples
+                if float(np.sqrt(np.mean(samples ** 2))) > TALKING_RMS:
+                    self._loud_at[speaker] = self.ticks
                 if self.on_speech is not None:
                     self.on_speech(speaker, samples)
+        self._notice_talking()
         if self.recorder is not None:
             self.recorder.write(mixed)
         for packet in self._encoder.encode(mixed):

@@ -77,7 +77,8 @@ class MediaNode:
                  recordings: Path = Path("var/recordings"), segment_seconds: float = 10.0,
                  stalled_after: float = 5.0,
                  speech: Callable[[], SpeechEngine] | None = None, transcription_slots: int = 4,
-                 on_caption: Callable[[str, dict[str, Any]], None] | None = None):
+                 on_caption: Callable[[str, dict[str, Any]], None] | None = None,
+                 on_talking: Callable[[str, list[str]], None] | None = None):
         self.ice_servers = [RTCIceServer(urls=u) for u in ice_servers or []]
         self.recordings = recordings
         self.segment_seconds = segment_seconds
@@ -86,6 +87,7 @@ class MediaNode:
         self.speech = speech or engine_factory(None, None)
         self.transcription_slots = threading.Semaphore(transcription_slots)
         self.on_caption = on_caption  # (space_id, caption line)
+        self.on_talking = on_talking  # (space_id, speakers heard now)
         self.transcribed_frames = 0  # audio frames handed to speech engines, ever
         self.rooms: dict[str, Room] = {}
         self.sessions: dict[str, Session] = {}
@@ -247,6 +249,8 @@ class MediaNode:
         room = self.rooms.get(space_id)
         if room is None:
             room = self.rooms[space_id] = Room(space_id, host_id, SpaceMix())
+            if self.on_talking:
+                room.mix.on_talking = lambda talking: self.on_talking(space_id, talking)
             room.mix.start()
             self._record(room, recording)
             self._transcribe(room, transcripts)

@@ -87,7 +87,7 @@ function spaceList(items, empty) {
 
 // -- a Space ------------------------------------------------------------------------------------
 
-const room = { id: null, view: null, stream: null, listening: null, speaking: null, analyser: null, ended: false, captions: {} };
+const room = { id: null, view: null, stream: null, listening: null, speaking: null, analyser: null, ended: false, captions: {}, talking: new Set() };
 
 function handle(id) {
   const known = room.view && [room.view.host, ...room.view.speakers].find((p) => p.id === id);
@@ -116,8 +116,10 @@ function onStage() { return room.view && room.view.speakers.find((s) => s.id ===
 
 function render() {
   const v = room.view;
-  const speakerItems = v.speakers.map((speaker) => h("li", { "data-speaker": speaker.handle },
-    h("strong", {}, `@${speaker.handle}`), h("div", { class: "muted" }, speaker.muted ? "muted" : "speaking"),
+  const speakerItems = v.speakers.map((speaker) => h("li", { "data-speaker": speaker.handle,
+      class: room.talking.has(speaker.id) ? "talking" : null },
+    h("strong", {}, `@${speaker.handle}`),
+    h("div", { class: "muted" }, speaker.muted ? "muted" : room.talking.has(speaker.id) ? "talking" : "mic on"),
     isHost() && speaker.id !== me() && !room.ended ? h("div", { class: "controls row" },
       h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/speakers/${speaker.id}/mute`, { method: "POST" })) }, `Mute @${speaker.handle}`),
       h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/speakers/${speaker.id}`, { method: "DELETE" })) }, `Revoke @${speaker.handle}`)) : null));
@@ -215,6 +217,7 @@ function follow() {
   stream.addEventListener("speak_request", refresh);
   stream.addEventListener("invitation", () => { room.invited = true; render(); say("The host invites you to speak."); });
   stream.addEventListener("reactions", (event) => showReactions(JSON.parse(event.data)));
+  stream.addEventListener("talking", (event) => { room.talking = new Set(JSON.parse(event.data).speakers); render(); });
   stream.addEventListener("caption", (event) => {
     const line = JSON.parse(event.data);
     room.captions[line.line_id] = line;  // partial lines are replaced in place by their final text

@@ -38,6 +38,8 @@ class Watcher:
                         message["event"] = line[7:]
                     elif line.startswith("data: "):
                         message["data"] = json.loads(line[6:])
+        except httpx.HTTPError:
+            pass  # the server closed the stream (removal, end, shutdown): that is its end
         finally:
             self.closed.set()
 

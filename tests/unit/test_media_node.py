@@ -75,3 +75,26 @@ def test_an_offer_that_is_not_sdp_is_refused():
         await node.close()
 
     asyncio.run(scenario())
+
+
+def test_the_mix_says_who_is_talking_when_that_changes():
+    import numpy as np
+
+    from media.mix import SpaceMix
+    from media.opus import FRAME, OpusEncoder
+
+    tone = OpusEncoder()
+    loud = [bytes(p) for i in range(30) for p in tone.encode(
+        0.3 * np.sin(2 * np.pi * 440 * (np.arange(FRAME) + i * FRAME) / 48_000).astype(np.float32))]
+    heard: list[list[str]] = []
+    mix = SpaceMix()
+    mix.on_talking = heard.append
+    mix.audible = {"a"}
+    for payload in loud[:20]:
+        mix.input_for("a").push(payload, 0, 0)
+        mix.input_for("b").push(payload, 0, 0)  # b is not audible (muted): never talking
+        mix.tick()
+    assert heard[0] == ["a"]
+    for _ in range(30):  # nothing more arrives: quiet
+        mix.tick()
+    assert heard[-1] == [] and len(heard) == 2

@@ -39,7 +39,8 @@ def test_a_space_in_the_browser_from_launch_to_end(server, browsers):
     host_page.get_by_role("button", name="Launch").click()
     expect(host_page.locator("#state")).to_have_text("live")
     host_page.get_by_role("button", name="Unmute to speak").click()
-    expect(host_page.locator("[data-speaker=host]")).to_contain_text("speaking")
+    expect(host_page.locator("[data-speaker=host]")).to_contain_text("talking")  # heard by the mix
+    expect(host_page.locator("[data-speaker=host]")).to_have_class("talking")
 
     # a signed-in fan opens the public link, listens, and hears the host's tone
     sign_up(fan_page, server.url, "fan")
@@ -52,7 +53,7 @@ def test_a_space_in_the_browser_from_launch_to_end(server, browsers):
     fan_page.get_by_role("button", name="Request to speak").click()
     host_page.get_by_role("button", name="Grant @fan").click()
     fan_page.get_by_role("button", name="Unmute to speak").click()
-    expect(host_page.locator("[data-speaker=fan]")).to_contain_text("speaking")
+    expect(host_page.locator("[data-speaker=fan]")).to_contain_text("talking")
     third_page.goto(link)
     third_page.get_by_role("button", name="Listen").click()
     both = hearing(third_page, FAN_HZ, seconds=2.5)
