@@ -1,5 +1,6 @@
-"""A step that runs in a thread of its own: soon after every save in this process, and
-every `poll_interval` seconds for what other processes store. A failing step is logged and
+"""Work that runs in a thread of its own beside the server: `BackgroundThread` (start, stop,
+`run` until stopped) and `WokenLoop`, a step run soon after every save in this process and
+every `poll_interval` seconds for what other processes store; a failing step is logged and
 tried again a second later. With `gather`, a wake-up waits that long first, so one step
 covers many saves."""
 
@@ -12,16 +13,34 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-class WokenLoop:
+class BackgroundThread:
+    def __init__(self, name: str):
+        self.thread_name = name
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+
+
+class WokenLoop(BackgroundThread):
     def __init__(self, app: Any, name: str, poll_interval: float = 0.5, gather: float = 0.0):
+        super().__init__(name)
         self.app = app
         self.name = name
         self.poll_interval = poll_interval
         self.gather = gather
         self.ready = False  # a step has succeeded since it started
         self._wake = threading.Event()
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def step(self) -> None:
         raise NotImplementedError
@@ -31,16 +50,14 @@ class WokenLoop:
 
     def start(self) -> None:
         self.app.saved_listeners.append(lambda _position: self._wake.set())
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
+        super().start()
 
     def stop(self) -> None:
         self._stopped.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        super().stop()
 
-    def _run(self) -> None:
+    def run(self) -> None:
         while not self._stopped.is_set():
             try:
                 self.step()

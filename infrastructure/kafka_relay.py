@@ -11,7 +11,6 @@ away, commands keep succeeding and the relay retries from its recorded position.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 import psycopg
@@ -19,6 +18,7 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from infrastructure.background import BackgroundThread
 from infrastructure.kafka_messages import message_headers, message_key
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,10 @@ def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
         admin.close()
 
 
-class Relay:
+class Relay(BackgroundThread):
     def __init__(self, app: Any, database_url: str, bootstrap: str, topic: str,
                  partitions: int = 3, batch_size: int = 500, poll_interval: float = 0.5):
+        super().__init__("relay")
         self.app = app
         self.database_url = database_url
         self.bootstrap = bootstrap
@@ -61,18 +62,7 @@ class Relay:
         self.is_leader = False
         self.ready = False  # it has found out whether it leads or stands by
         self.published = 0
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
         create_relay_tables(database_url)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="relay", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
 
     def run(self) -> None:
         backoff = 0.5

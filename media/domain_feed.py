@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from typing import Any
 from uuid import UUID
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from infrastructure.background import BackgroundThread
 from infrastructure.kafka_messages import notification_of
 from infrastructure.log_follower import LogFollower
 
@@ -65,29 +65,19 @@ class DomainFeed:
         ).result(timeout=10)
 
 
-class KafkaDomainFeed(DomainFeed):
+class KafkaDomainFeed(BackgroundThread, DomainFeed):
     """The same, fed from the events topic. Every media node reads every partition from
     the end (no consumer group): it needs the events of its own rooms only, and loads a
     Space's state from the event store when a room opens."""
 
     def __init__(self, app: Any, node: Any, loop: asyncio.AbstractEventLoop,
                  bootstrap: str, topic: str):
-        super().__init__(app, node, loop)
+        BackgroundThread.__init__(self, "media-kafka-feed")
+        DomainFeed.__init__(self, app, node, loop)
         self.bootstrap, self.topic = bootstrap, topic
         self.ready = False
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._consume, name="media-kafka-feed", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def _consume(self) -> None:
+    def run(self) -> None:
         while not self._stopped.is_set():
             try:
                 consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from infrastructure import transcripts
+from infrastructure.background import BackgroundThread
 
 log = logging.getLogger(__name__)
 
@@ -51,27 +51,17 @@ def _ended_at(app: Any, space_id: UUID) -> datetime:
     return ended[-1].timestamp
 
 
-class RetentionJob:
+class RetentionJob(BackgroundThread):
     """Runs the retention hourly in the background of `spaces serve`."""
 
     def __init__(self, app: Any, recordings: Path, keep_days: float, views: Any = None,
                  every: float = 3600.0):
+        super().__init__("retention")
         self.app, self.recordings, self.keep_days, self.every = app, recordings, keep_days, every
         self.views = views
         self.ready = True
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
+    def run(self) -> None:
         while not self._stopped.wait(self.every):
             try:
                 for space in apply_retention(self.app, self.recordings, self.keep_days,

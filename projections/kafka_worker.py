@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
 
+from infrastructure.background import BackgroundThread
 from infrastructure.kafka_messages import notification_of
 from projections.base import Projection
 from projections.runner import all_projections
@@ -38,9 +38,10 @@ def create_worker_tables(views: Any) -> None:
             cursor.execute(statement)
 
 
-class ProjectionWorker(ConsumerRebalanceListener):
+class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
     def __init__(self, app: Any, views: Any, bootstrap: str, topic: str, group: str,
                  projections: list[Projection] | None = None, worker_id: str | None = None):
+        BackgroundThread.__init__(self, "projection-worker")
         self.mapper = app.mapper
         self.views = views
         self.bootstrap = bootstrap
@@ -52,18 +53,7 @@ class ProjectionWorker(ConsumerRebalanceListener):
         self.applied = 0
         self.ready = False  # it has been given its partitions
         self._consumer: KafkaConsumer | None = None
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
         create_worker_tables(views)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="projection-worker", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
 
     def run(self) -> None:
         while not self._stopped.is_set():
