@@ -33,33 +33,31 @@ def _run_until_signalled(worker) -> int:
 
 
 def relay(args: argparse.Namespace) -> int:
-    from api import bootstrap
+    from api.bootstrap import relay as make_relay
 
-    system = _kafka_system(args)
-    try:
-        return _run_until_signalled(bootstrap.relay(system))
-    finally:
-        system.close()
+    return _run_kafka_worker(args, make_relay)
 
 
 def project(args: argparse.Namespace) -> int:
-    from api import bootstrap
+    from api.bootstrap import projection_worker
 
-    system = _kafka_system(args)
-    try:
-        return _run_until_signalled(bootstrap.projection_worker(system))
-    finally:
-        system.close()
+    return _run_kafka_worker(args, projection_worker)
 
 
-def _kafka_system(args: argparse.Namespace):
+def _run_kafka_worker(args: argparse.Namespace, make) -> int:
+    """Builds the system from the settings, runs the worker `make(system)` gives until
+    signalled, then closes everything."""
     from api.bootstrap import build
 
     settings = _settings(args)
     if not (settings.database_url and settings.kafka_bootstrap):
         raise SystemExit("This command needs SPACES_DATABASE_URL and SPACES_KAFKA_BOOTSTRAP "
                          "(scripts/services env prints them for the local servers).")
-    return build(settings, workers=False)
+    system = build(settings, workers=False)
+    try:
+        return _run_until_signalled(make(system))
+    finally:
+        system.close()
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@ import argparse
 import getpass
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from functools import lru_cache
@@ -39,15 +41,19 @@ def add_commands(commands: argparse._SubParsersAction, common) -> None:
            "longer ago than the retention period (SPACES_RETENTION_DAYS), recording each deletion.")
 
 
-def _system(settings) -> System:
+@contextmanager
+def _system(settings) -> Iterator[System]:
+    """The system, read-only use: no background work; closed when the command is done."""
     system = build(settings, workers=False)
-    create_table(system.views)
-    return system
+    try:
+        create_table(system.views)
+        yield system
+    finally:
+        system.close()
 
 
 def replay(args: argparse.Namespace, settings) -> int:
-    system = _system(settings)
-    try:
+    with _system(settings) as system:
         space_id = UUID(args.space_id)
         entries, state = timeline(system.app, space_id, version=args.version, at=args.at)
         record_read(system.views, f"cli:{getpass.getuser()}", f"replay {space_id}")
@@ -57,8 +63,6 @@ def replay(args: argparse.Namespace, settings) -> int:
             print(json.dumps({"kind": "state", **asdict(state)}))
         else:
             print(_table(system, space_id, entries, state))
-    finally:
-        system.close()
     return 0
 
 
@@ -92,8 +96,7 @@ def _table(system: System, space_id: UUID, entries, state) -> str:
 
 
 def export(args: argparse.Namespace, settings) -> int:
-    system = _system(settings)
-    try:
+    with _system(settings) as system:
         bar = ProgressBar(system.app.position(), "exporting moderation history: at position")
         record_read(system.views, f"cli:{getpass.getuser()}", "export moderation history")
         count = 0
@@ -103,14 +106,11 @@ def export(args: argparse.Namespace, settings) -> int:
             count += 1
         bar.finish(system.app.position())
         print(f"Exported {count} moderation events.", file=sys.stderr)
-    finally:
-        system.close()
     return 0
 
 
 def verify(args: argparse.Namespace, settings) -> int:
-    system = _system(settings)
-    try:
+    with _system(settings) as system:
         bar = ProgressBar(system.app.position(), "verifying the event chain:")
         verdict = system.chain.verify(progress=bar.update)
         bar.finish(verdict.checked)
@@ -121,22 +121,17 @@ def verify(args: argparse.Namespace, settings) -> int:
             return 1
         print(f"Intact: {verdict.checked} events chained, {verdict.unchained} not chained yet.",
               file=sys.stderr)
-    finally:
-        system.close()
     return 0
 
 
 def retention(args: argparse.Namespace, settings) -> int:
     from media.retention import apply_retention
 
-    system = _system(settings)
-    try:
+    with _system(settings) as system:
         transcripts.create_table(system.views)
         deleted = apply_retention(system.app, settings.data_dir / "recordings",
                                   settings.retention_days, views=system.views)
         print(f"Deleted the recordings or transcripts of {len(deleted)} Spaces.", file=sys.stderr)
         for space in deleted:
             print(space)
-    finally:
-        system.close()
     return 0

@@ -61,7 +61,6 @@ class Relay(BackgroundThread):
         self.poll_interval = poll_interval
         self.is_leader = False
         self.ready = False  # it has found out whether it leads or stands by
-        self.published = 0
         create_relay_tables(database_url)
 
     def run(self) -> None:
@@ -132,7 +131,6 @@ class Relay(BackgroundThread):
                     "last_offset = excluded.last_offset, position = excluded.position, "
                     "published_at = excluded.published_at",
                     (self.topic, partition, offset, at_position))
-        self.published += len(batch)
         return position
 
     def _recorded_position(self, connection: psycopg.Connection) -> int:

@@ -29,14 +29,16 @@ class DomainFeed:
         self.app = app
         self.node = node
         self.loop = loop
-        self._follower = LogFollower(app, self.handle, "media-domain-feed")
+        self._follower: LogFollower | None = None
         self.ready = True
 
     def start(self) -> None:
+        self._follower = LogFollower(self.app, self.handle, "media-domain-feed")
         self._follower.start()
 
     def stop(self) -> None:
-        self._follower.stop()
+        if self._follower is not None:
+            self._follower.stop()
 
     def handle(self, notifications: list[Any]) -> None:
         changed: dict[str, set[str]] = {}  # Space -> users to disconnect for a block

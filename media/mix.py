@@ -36,11 +36,9 @@ class SpeakerInput:
         self.decoder = OpusDecoder()
         self.forward_to: set[PacketTrack] = set()
         self.is_audible = is_audible
-        self.received = 0
 
     def push(self, payload: bytes, timestamp: int, _sequence: int) -> None:
         self.frames.append(payload)
-        self.received += 1
         if self.forward_to and self.is_audible():
             packet = av.Packet(payload)
             packet.pts, packet.time_base = timestamp, TIME_BASE
@@ -49,11 +47,10 @@ class SpeakerInput:
 
 
 class SpaceMix:
-    def __init__(self, on_packet: Callable[[av.Packet], None] | None = None) -> None:
+    def __init__(self) -> None:
         self.speakers: dict[str, SpeakerInput] = {}
         self.audible: set[str] = set()
         self.listeners: set[PacketTrack] = set()
-        self.on_packet = on_packet
         self.recorder: Recorder | None = None  # set while the Space is being recorded
         self.on_speech: Callable[[str, np.ndarray], None] | None = None  # while transcripts are on
         self.on_talking: Callable[[list[str]], None] | None = None  # who is heard, on each change
@@ -126,5 +123,3 @@ class SpaceMix:
         for packet in self._encoder.encode(mixed):
             for track in self.listeners:
                 track.offer(packet)
-            if self.on_packet:
-                self.on_packet(packet)

@@ -21,7 +21,6 @@ class PacketTrack(MediaStreamTrack):
         super().__init__()
         self._queue: asyncio.Queue[av.Packet | None] = asyncio.Queue(capacity)
         self.dropped = 0
-        self.sent = 0
         self.last_taken = time.monotonic()  # when the sender last took a packet
 
     def offer(self, packet: av.Packet) -> None:
@@ -40,6 +39,5 @@ class PacketTrack(MediaStreamTrack):
         if packet is None:
             self.stop()
             raise MediaStreamError
-        self.sent += 1
         self.last_taken = time.monotonic()
         return packet

@@ -63,7 +63,6 @@ class SpeakerTranscriber:
         self.on_line = on_line
         self.slots = slots
         self.origin = origin  # monotonic time the Space's audio began: lines are timed from it
-        self.frames = 0
         self.dropped = 0
         self.lag = 0.0  # seconds between a frame arriving and being transcribed
         self._queue: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue(maxsize=500)
@@ -87,7 +86,6 @@ class SpeakerTranscriber:
         last_voice = last_partial = 0.0
         while (item := self._queue.get()) is not None:
             samples, at = item
-            self.frames += 1
             self.lag = time.monotonic() - at
             voiced = float(np.sqrt(np.mean(samples ** 2))) > VOICED_RMS
             pcm = resample(samples)  # every frame, so the filter's history stays continuous

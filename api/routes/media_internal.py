@@ -3,8 +3,6 @@ API has already authorised the caller; these calls carry an internal token."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 

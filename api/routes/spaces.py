@@ -72,7 +72,11 @@ def one(space_id: str, caller: OptionalCaller, system: SystemDep) -> SpaceView:
 @router.post("/{space_id}/reactions", status_code=202)
 def react(space_id: str, body: Reaction, caller: CurrentUser, system: SystemDep) -> dict:
     """Listeners and speakers react; reactions are not stored, they go to the live stream.
-    Who may react is decided on the event store, not on views that may lag."""
+    Who may react is decided on the event store, not on views that may lag; the rate limit
+    comes first, so a storm of reactions costs no reads."""
+    wait = system.reactions.take(str(caller))
+    if wait:
+        raise Problem(429, "Too many reactions; slow down.", {"Retry-After": str(wait)})
     space = system.app.space(parse_id(space_id))
     if caller in space.removed:
         raise Problem(403, "You were removed from this Space.")
@@ -81,9 +85,6 @@ def react(space_id: str, body: Reaction, caller: CurrentUser, system: SystemDep)
     if space.state != "live":
         raise Problem(409, "This Space has ended." if space.state == "ended"
                       else "Reactions open when the Space goes live.")
-    wait = system.reactions.take(str(caller))
-    if wait:
-        raise Problem(429, "Too many reactions; slow down.", {"Retry-After": str(wait)})
     system.live.publish(space_id, "reaction", {"user_id": str(caller), "emoji": body.emoji})
     return {"emoji": body.emoji}
 
