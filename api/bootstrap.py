@@ -16,8 +16,10 @@ from application.spaces import SpacesApplication
 from infrastructure.event_store import event_store_env
 from infrastructure.hash_chain import HashChain
 from infrastructure.live import LiveEvents
+from infrastructure.log_follower import LogFollower
 from infrastructure.rate_limit import RateLimiter
 from infrastructure.settings import Settings
+from infrastructure.store_notifications import StoreNotifications
 from infrastructure.tokens import INTERNAL, TokenSigner, load_or_create_secret
 from infrastructure.views import ViewDatabase
 from media import ice
@@ -42,6 +44,7 @@ class System:
     live: LiveEvents
     reactions: RateLimiter
     chain: HashChain
+    store_feed: LogFollower  # the notification log, read once for this process
     stream: Any = None  # the live stream hub of this API process (api/stream.py)
     media: Any = None  # a MediaNode here, or a RemoteMedia for a `spaces media` process
     background: list[Any] = field(default_factory=list)  # things with start() and stop()
@@ -58,7 +61,7 @@ class System:
         """The media node lives on the server's event loop; it follows the Space events."""
         s = self.settings
         feed = (KafkaDomainFeed(self.app, self.media, loop, s.kafka_bootstrap, s.kafka_topic)
-                if s.kafka_bootstrap else DomainFeed(self.app, self.media, loop))
+                if s.kafka_bootstrap else DomainFeed(self.app, self.media, loop, self.store_feed))
         feed.start()
         self.background.append(feed)
 
@@ -101,7 +104,14 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
         live=LiveEvents(),
         reactions=RateLimiter(settings.reactions_per_second, settings.reaction_burst),
         chain=HashChain(app, _chain_database(settings, views), secret),
+        store_feed=LogFollower(app),
     )
+    # Built first, so the cache hears of every event stored after the app was built,
+    # and subscribed first, so the others read the aggregates it has heard about.
+    system.store_feed.subscribe(app.cache.follow)
+    system.background.append(system.store_feed)
+    if settings.database_url:
+        system.background.append(StoreNotifications(app, settings.database_url))
     ice.use_host_addresses(settings.media_host_addresses)
     if settings.media_url:
         from media.remote import RemoteMedia

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -60,6 +61,11 @@ def _run_kafka_worker(args: argparse.Namespace, make) -> int:
         system.close()
 
 
+# No access log (Prometheus counts requests); no X-Forwarded-* rewriting: nothing here
+# reads the client's address, and each costs time on every request.
+SERVER_OPTIONS = {"log_level": "warning", "access_log": False, "proxy_headers": False}
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -73,7 +79,7 @@ def serve(args: argparse.Namespace) -> int:
           file=sys.stderr)
     if settings.processes == 1:
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                    log_level="warning")
+                    **SERVER_OPTIONS)
         return 0
     if not settings.database_url:
         raise SystemExit("Several server processes need SPACES_DATABASE_URL: the embedded "
@@ -81,10 +87,12 @@ def serve(args: argparse.Namespace) -> int:
     from api.bootstrap import build
 
     build(settings, workers=False).close()  # create the schema once, before the processes start
-    for name, value in settings.model_dump(exclude_none=True).items():
-        os.environ[f"SPACES_{name.upper()}"] = str(value)  # each process reads its settings anew
+    for name, value in settings.model_dump(mode="json", exclude_none=True).items():
+        # each process reads its settings anew; lists as JSON, as pydantic-settings reads them
+        os.environ[f"SPACES_{name.upper()}"] = (json.dumps(value) if isinstance(value, list)
+                                                else str(value))
     uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=settings.processes, log_level="warning")
+                workers=settings.processes, **SERVER_OPTIONS)
     return 0
 
 
@@ -97,7 +105,7 @@ def media(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     print(f"Spaces media node on http://{settings.host}:{settings.port}", file=sys.stderr)
     uvicorn.run(create_app(settings, role="media"), host=settings.host, port=settings.port,
-                log_level="warning")
+                **SERVER_OPTIONS)
     return 0
 
 

@@ -1,10 +1,14 @@
-"""Dependency aliases: the running system, the caller, read-your-writes."""
+"""Dependency aliases: the running system, the caller, read-your-writes.
+
+They are `async def` because they never block: FastAPI runs a plain `def` dependency
+in a worker thread, a thread hop per dependency per request."""
 
 from __future__ import annotations
 
 from typing import Annotated
 from uuid import UUID
 
+from anyio import to_thread
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -15,7 +19,7 @@ from infrastructure.tokens import AUDITOR, USER, BadToken, Caller
 bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/accounts or `spaces auditor-token`")
 
 
-def get_system(request: Request) -> System:
+async def get_system(request: Request) -> System:
     return request.app.state.system
 
 
@@ -23,21 +27,27 @@ SystemDep = Annotated[System, Depends(get_system)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def optional_caller(system: SystemDep, credentials: Credentials, request: Request) -> Caller | None:
+def _caller(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Caller | None:
     # EventSource cannot send headers: the live stream also takes ?access_token=
     token = credentials.credentials if credentials else request.query_params.get("access_token")
     if token is None:
         return None
     try:
-        return system.tokens.verify(token)
+        return request.app.state.system.tokens.verify(token)
     except BadToken as error:
         raise Problem(401, str(error), {"WWW-Authenticate": "Bearer"}) from None
+
+
+# One level of dependencies each: FastAPI spends real time on every dependency it solves.
+async def optional_caller(request: Request, credentials: Credentials) -> Caller | None:
+    return _caller(request, credentials)
 
 
 OptionalCaller = Annotated[Caller | None, Depends(optional_caller)]
 
 
-def current_user(caller: OptionalCaller) -> UUID:
+async def current_user(request: Request, credentials: Credentials) -> UUID:
+    caller = _caller(request, credentials)
     if caller is None:
         raise Problem(401, "Send a bearer token: register with POST /v1/accounts.",
                       {"WWW-Authenticate": "Bearer"})
@@ -46,7 +56,8 @@ def current_user(caller: OptionalCaller) -> UUID:
     return UUID(caller.subject)
 
 
-def auditor(caller: OptionalCaller) -> Caller:
+async def auditor(request: Request, credentials: Credentials) -> Caller:
+    caller = _caller(request, credentials)
     if caller is None:
         raise Problem(401, "Send an auditor's bearer token (spaces auditor-token NAME).",
                       {"WWW-Authenticate": "Bearer"})
@@ -59,12 +70,12 @@ CurrentUser = Annotated[UUID, Depends(current_user)]
 Auditor = Annotated[Caller, Depends(auditor)]
 
 
-def caught_up(
+async def caught_up(
     system: SystemDep,
     after: Annotated[int | None, Query(ge=0, description="wait until the views include this event store position")] = None,
 ) -> None:
-    if after is not None and not system.progress.wait_for(
-        after, system.settings.read_your_writes_timeout
+    if after is not None and not await to_thread.run_sync(
+        system.progress.wait_for, after, system.settings.read_your_writes_timeout
     ):
         raise Problem(503, f"The views have not reached position {after} yet; retry shortly.",
                       {"Retry-After": "1"})

@@ -42,6 +42,15 @@ class Metrics:
                        for t in list(room.transcribers.values())), default=0.0))
         if system.settings.kafka_bootstrap:
             self.registry.register(KafkaLag(system))
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        children = self._children.get((method, route, status))
+        if children is None:  # labels() is slow; each combination is looked up once
+            children = self._children[(method, route, status)] = (
+                self.commands.labels(method, route, str(status)), self.latency.labels(method, route))
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 class KafkaLag:
@@ -103,9 +112,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, record_status)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            metrics: Metrics = scope["app"].state.metrics
-            metrics.commands.labels(scope["method"], route, str(status)).inc()
-            metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+            scope["app"].state.metrics.observe(scope["method"], route, status,
+                                               time.perf_counter() - started)
 
 
 router = APIRouter(tags=["pages"])

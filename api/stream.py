@@ -53,11 +53,11 @@ class Viewer:
 
 
 class StreamHub:
-    def __init__(self, app: Any, live: Any):
+    def __init__(self, app: Any, live: Any, store_feed: LogFollower):
         self.app = app
         self.viewers: dict[str, set[Viewer]] = collections.defaultdict(set)
         self.reactions: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-        self._follower = LogFollower(app, self._on_events, "stream-hub")
+        self._store_feed = store_feed
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.Task | None = None
         self.ready = True
@@ -67,11 +67,11 @@ class StreamHub:
 
     def start_on(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._follower.start()
+        self._store_feed.subscribe(self._on_events)
         self._ticker = loop.create_task(self._send_reactions())
 
     def stop(self) -> None:
-        self._follower.stop()
+        self._store_feed.unsubscribe(self._on_events)
         if self._ticker:
             self._ticker.cancel()
 

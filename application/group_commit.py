@@ -1,54 +1,78 @@
-"""Group commit: the events of concurrent commands stored in one transaction.
+"""Group commit: concurrent commands run one after another on one thread, and the events
+of all of them are stored in one transaction.
 
 The event store serialises writers (eventsourcing locks the events table so the
-notification log has no gaps), so one save per command makes commands queue on
-that lock. Here commands hand their new events to one committer thread, which
-stores everything waiting at that moment in one transaction: one lock, one
-commit, for many commands. Nothing waits on a timer: an idle committer stores
-the first command at once, and while it does, the next ones gather.
+notification log has no gaps), so one save per command makes commands queue on that
+lock, and a thread per waiting command makes them queue on Python's GIL. Here commands
+are handed to one committer thread, which takes everything waiting at that moment as a
+batch and runs it (`run_batch`, the application's). Nothing waits on a timer: an idle
+committer takes the first command at once, and while it stores that one the next ones
+gather.
 
-A batch holds at most one command per aggregate (a second one was decided on the
-same version and would conflict: it is refused at once and retried by its
-command). If the batch's save fails on a conflict, each command is saved on its
-own so that only the conflicting ones fail.
+`UnitOfWork` holds what a batch's commands decided before it is stored, so a command
+sees the decisions of the commands before it in the same batch.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
+from copy import deepcopy
 from typing import Any
-
-from eventsourcing.persistence import IntegrityError, Recording
-
-
-class _Submission:
-    def __init__(self, events: list[Any]):
-        self.events = events
-        self.ids = {e.originator_id for e in events}
-        self.done: Future[list[Recording]] = Future()
+from uuid import UUID
 
 
-class GroupCommitter:
-    def __init__(self, save: Any, max_batch: int = 256):
-        self._save = save  # the application's own save(*events)
+class Submission:
+    def __init__(self, command: Callable[[], Any]):
+        self.command = command
+        self.done: Future[Any] = Future()
+
+    def settle(self, command: Callable[[], Any] | None = None) -> None:
+        """Runs the command (or a stand-in) and hands its result or error to the caller."""
+        try:
+            self.done.set_result((command or self.command)())
+        except BaseException as error:
+            self.done.set_exception(error)
+
+
+class UnitOfWork:
+    def __init__(self) -> None:
+        self.aggregates: dict[UUID, Any] = {}
+        self.events: list[Any] = []
+
+    def get(self, aggregate_id: UUID) -> Any:
+        found = self.aggregates.get(aggregate_id)
+        return None if found is None else deepcopy(found)
+
+    def stage(self, aggregates: tuple[Any, ...]) -> None:
+        for aggregate in aggregates:
+            self.events += aggregate.collect_events()
+            self.aggregates[aggregate.id] = aggregate
+
+
+class GroupCommit:
+    def __init__(self, run_batch: Callable[[list[Submission]], None], max_batch: int = 256):
+        self._run_batch = run_batch
         self.max_batch = max_batch
-        self._queue: list[_Submission] = []
+        self._queue: list[Submission] = []
         self._ready = threading.Condition()
         self._stopped = False
         self.batches = 0
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
 
-    def save(self, events: list[Any]) -> Sequence[Recording]:
-        submission = _Submission(events)
+    def submit(self, command: Callable[[], Any]) -> Future[Any]:
+        submission = Submission(command)
         with self._ready:
             if self._stopped:
                 raise RuntimeError("the application is closed")
             self._queue.append(submission)
             self._ready.notify()
-        return submission.done.result()
+        return submission.done
+
+    def in_committer(self) -> bool:
+        return threading.current_thread() is self._thread
 
     def close(self) -> None:
         with self._ready:
@@ -63,36 +87,10 @@ class GroupCommitter:
                 if self._stopped and not self._queue:
                     return
                 batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
-            self._commit(batch)
-
-    def _commit(self, batch: list[_Submission]) -> None:
-        taken: set[Any] = set()
-        accepted = []
-        for submission in batch:
-            if submission.ids & taken:
-                submission.done.set_exception(IntegrityError("decided on a version a command "
-                                                             "in the same batch is changing"))
-            else:
-                taken |= submission.ids
-                accepted.append(submission)
-        try:
-            recordings = self._save(*[e for s in accepted for e in s.events])
-        except IntegrityError:
-            for submission in accepted:
-                self._commit_alone(submission)
-            return
-        except BaseException as error:  # a database outage fails every command in the batch
-            for submission in accepted:
-                submission.done.set_exception(error)
-            return
-        self.batches += 1
-        start = 0
-        for submission in accepted:
-            submission.done.set_result(recordings[start:start + len(submission.events)])
-            start += len(submission.events)
-
-    def _commit_alone(self, submission: _Submission) -> None:
-        try:
-            submission.done.set_result(self._save(*submission.events))
-        except BaseException as error:
-            submission.done.set_exception(error)
+            try:
+                self._run_batch(batch)
+                self.batches += 1
+            except BaseException as error:  # a bug in the batch must not strand its callers
+                for submission in batch:
+                    if not submission.done.done():
+                        submission.done.set_exception(error)

@@ -1,26 +1,31 @@
 """The Spaces application: every method is a command, returning where the event store got to.
 
 Each command loads the aggregates it needs, lets them decide, and saves them together.
-Two commands racing on one Space both load the same version; the second save fails
-on the event store's unique (id, version) key and the command runs again on fresh
-state, so the rules always judge the latest Space (two grants for the last seat
-never make eleven speakers).
+Aggregates come from an in-memory cache (application/aggregate_cache.py) and are read
+from the store only on a miss. Two commands racing on one Space both decide on the same
+version; the second save fails on the event store's unique (id, version) key and the
+command runs again on fresh state, so the rules always judge the latest Space (two
+grants for the last seat never make eleven speakers). With group commit the commands
+run on the committer thread, a batch at a time (application/group_commit.py).
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, RecordConflictError
 
-from application.group_commit import GroupCommitter
+from application.aggregate_cache import ABSENT, AggregateCache
+from application.group_commit import GroupCommit, Submission, UnitOfWork
 from domain.errors import NotFound, RuleBroken
 from domain.people import Account, Block, Follow, account_id_for, block_id, follow_id
 from domain.space import DEFAULT_STAGE_LIMIT, Space
@@ -37,15 +42,23 @@ class Outcome:
     position: int
 
 
-def retried_on_conflict(command: Callable[..., T]) -> Callable[..., T]:
-    @functools.wraps(command)
+def command(method: Callable[..., T]) -> Callable[..., T]:
+    """With group commit, hands the command to the committer thread and waits for it;
+    there, inside a batch, runs it once (the batch's save decides); otherwise runs it
+    again after a version conflict, on the fresh state."""
+
+    @functools.wraps(method)
     def run(self: SpacesApplication, *args: Any, **kwargs: Any) -> T:
+        if self._group_commit is not None and not self._group_commit.in_committer():
+            return self._group_commit.submit(functools.partial(run, self, *args, **kwargs)).result()
+        if self._unit() is not None:
+            return method(self, *args, **kwargs)
         for _ in range(MAX_ATTEMPTS - 1):
             try:
-                return command(self, *args, **kwargs)
+                return method(self, *args, **kwargs)
             except RecordConflictError:
                 continue
-        return command(self, *args, **kwargs)
+        return method(self, *args, **kwargs)
 
     return run
 
@@ -60,18 +73,24 @@ class SpacesApplication(Application[UUID]):
         stage_limit: int = DEFAULT_STAGE_LIMIT,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         group_commit: bool = False,
+        cache_size: int = 50_000,
     ):
         super().__init__(env)
         self.stage_limit = stage_limit
         self.clock = clock
-        self.saved_listeners: list[Callable[[int], None]] = []
-        self._committer = GroupCommitter(self.save) if group_commit else None
+        self.saved_listeners: list[Callable[[], None]] = []  # woken after events are stored
+        self.cache = AggregateCache(cache_size)
+        self._local = threading.local()  # the committer thread's unit of work
+        self._group_commit = GroupCommit(self._run_batch) if group_commit else None
         self._known_accounts: set[UUID] = set()  # accounts are never deleted
 
     # -- people ----------------------------------------------------------------------------
 
+    @command
     def register_account(self, handle: str) -> Outcome:
         account = Account.register(handle)
+        if self._find(account.id) is not None:
+            raise RuleBroken(f"The handle @{handle} is taken.")
         try:
             return self._save(account.id, account)
         except IntegrityError:
@@ -83,28 +102,28 @@ class SpacesApplication(Application[UUID]):
     def account_id_for(self, handle: str) -> UUID:
         return account_id_for(handle)
 
-    @retried_on_conflict
+    @command
     def follow(self, follower_id: UUID, followee_id: UUID) -> Outcome:
         self._require_account(followee_id)
         edge = self._edge(Follow, follow_id(follower_id, followee_id), follower_id, followee_id)
         edge.follow()
         return self._save(followee_id, edge)
 
-    @retried_on_conflict
+    @command
     def unfollow(self, follower_id: UUID, followee_id: UUID) -> Outcome:
         self._require_account(followee_id)
         edge = self._edge(Follow, follow_id(follower_id, followee_id), follower_id, followee_id)
         edge.unfollow()
         return self._save(followee_id, edge)
 
-    @retried_on_conflict
+    @command
     def block(self, blocker_id: UUID, blocked_id: UUID) -> Outcome:
         self._require_account(blocked_id)
         edge = self._edge(Block, block_id(blocker_id, blocked_id), blocker_id, blocked_id)
         edge.block()
         return self._save(blocked_id, edge)
 
-    @retried_on_conflict
+    @command
     def unblock(self, blocker_id: UUID, blocked_id: UUID) -> Outcome:
         self._require_account(blocked_id)
         edge = self._edge(Block, block_id(blocker_id, blocked_id), blocker_id, blocked_id)
@@ -119,6 +138,7 @@ class SpacesApplication(Application[UUID]):
 
     # -- Space lifecycle -------------------------------------------------------------------
 
+    @command
     def create_space(
         self,
         host_id: UUID,
@@ -136,19 +156,19 @@ class SpacesApplication(Application[UUID]):
             space.schedule(host_id, scheduled_for, now=self.clock())
         return self._save(space.id, space)
 
-    @retried_on_conflict
+    @command
     def launch(self, space_id: UUID, actor: UUID) -> Outcome:
         space = self.space(space_id)
         space.launch(actor)
         return self._save(space_id, space)
 
-    @retried_on_conflict
+    @command
     def end(self, space_id: UUID, actor: UUID) -> Outcome:
         space = self.space(space_id)
         space.end(actor)
         return self._save(space_id, space)
 
-    @retried_on_conflict
+    @command
     def switch(
         self,
         space_id: UUID,
@@ -172,26 +192,26 @@ class SpacesApplication(Application[UUID]):
 
     # -- stage -----------------------------------------------------------------------------
 
-    @retried_on_conflict
+    @command
     def invite(self, space_id: UUID, actor: UUID, user_id: UUID) -> Outcome:
         space = self.space(space_id)
         self._require_account(user_id)
         space.invite(actor, user_id, user_is_blocked=self.blocks(space.host_id, user_id))
         return self._save(space_id, space)
 
-    @retried_on_conflict
+    @command
     def accept_invitation(self, space_id: UUID, actor: UUID) -> Outcome:
         space = self.space(space_id)
         space.accept_invitation(actor, actor_is_blocked=self.blocks(space.host_id, actor))
         return self._save(space_id, space)
 
-    @retried_on_conflict
+    @command
     def decline_invitation(self, space_id: UUID, actor: UUID) -> Outcome:
         space = self.space(space_id)
         space.decline_invitation(actor)
         return self._save(space_id, space)
 
-    @retried_on_conflict
+    @command
     def request_to_speak(self, space_id: UUID, actor: UUID) -> Outcome:
         space = self.space(space_id)
         space.request_to_speak(
@@ -201,26 +221,26 @@ class SpacesApplication(Application[UUID]):
         )
         return self._save(space_id, space)
 
-    @retried_on_conflict
+    @command
     def grant_speaker(self, space_id: UUID, actor: UUID, user_id: UUID) -> Outcome:
         space = self.space(space_id)
         self._require_account(user_id)
         space.grant_speaker(actor, user_id, user_is_blocked=self.blocks(space.host_id, user_id))
         return self._save(space_id, space)
 
-    @retried_on_conflict
+    @command
     def revoke_speaker(self, space_id: UUID, actor: UUID, user_id: UUID) -> Outcome:
         space = self.space(space_id)
         space.revoke_speaker(actor, user_id)
         return self._save(space_id, space)
 
-    @retried_on_conflict
+    @command
     def mute_speaker(self, space_id: UUID, actor: UUID, user_id: UUID) -> Outcome:
         space = self.space(space_id)
         space.mute_speaker(actor, user_id)
         return self._save(space_id, space)
 
-    @retried_on_conflict
+    @command
     def unmute(self, space_id: UUID, actor: UUID, user_id: UUID) -> Outcome:
         space = self.space(space_id)
         space.unmute(actor, user_id)
@@ -228,7 +248,7 @@ class SpacesApplication(Application[UUID]):
 
     # -- moderation ------------------------------------------------------------------------
 
-    @retried_on_conflict
+    @command
     def remove_user(
         self, space_id: UUID, actor: UUID, user_id: UUID, reason: str | None = None
     ) -> Outcome:
@@ -237,7 +257,7 @@ class SpacesApplication(Application[UUID]):
         space.remove_user(actor, user_id, reason)
         return self._save(space_id, space)
 
-    @retried_on_conflict
+    @command
     def report_user(self, space_id: UUID, actor: UUID, user_id: UUID, reason: str) -> Outcome:
         space = self.space(space_id)
         self._require_account(user_id)
@@ -246,7 +266,7 @@ class SpacesApplication(Application[UUID]):
         )
         return self._save(space_id, space)
 
-    @retried_on_conflict
+    @command
     def block_from_space(
         self, space_id: UUID, actor: UUID, user_id: UUID, reason: str | None = None
     ) -> Outcome:
@@ -259,13 +279,13 @@ class SpacesApplication(Application[UUID]):
         space.block_user(actor, user_id, reason, already_blocked=already_blocked)
         return self._save(space_id, space, edge)
 
-    @retried_on_conflict
+    @command
     def delete_recording(self, space_id: UUID, reason: str) -> Outcome:
         space = self.space(space_id)
         space.delete_recording(reason)
         return self._save(space_id, space)
 
-    @retried_on_conflict
+    @command
     def delete_transcript(self, space_id: UUID, reason: str) -> Outcome:
         space = self.space(space_id)
         space.delete_transcript(reason)
@@ -283,9 +303,19 @@ class SpacesApplication(Application[UUID]):
     def position(self) -> int:
         return self.recorder.max_notification_id() or 0
 
+    @property
+    def groups_commits(self) -> bool:
+        return self._group_commit is not None
+
+    def submit(self, command: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Future[Outcome]:
+        """For callers that must not block (group commit only): a command method and its
+        arguments in, the Future of its Outcome out."""
+        assert self._group_commit is not None, "submit needs group commit"
+        return self._group_commit.submit(functools.partial(command, *args, **kwargs))
+
     def close(self) -> None:
-        if self._committer is not None:
-            self._committer.close()
+        if self._group_commit is not None:
+            self._group_commit.close()
         super().close()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -302,33 +332,96 @@ class SpacesApplication(Application[UUID]):
             self._known_accounts.add(account_id)
 
     def _aggregate(self, aggregate_id: UUID, kind: type[T], missing: str) -> T:
-        try:
-            aggregate = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            raise NotFound(missing) from None
+        aggregate = self._find(aggregate_id)
         if not isinstance(aggregate, kind):
             raise NotFound(missing)
         return aggregate
 
+    def _find(self, aggregate_id: UUID) -> Any:
+        """The command's own copy of an aggregate, or None when it does not exist."""
+        unit = self._unit()
+        if unit is not None and (staged := unit.get(aggregate_id)) is not None:
+            return staged
+        cached, behind = self.cache.get(aggregate_id)
+        if cached is ABSENT:
+            return None
+        if cached is None:
+            try:
+                cached = self.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                self.cache.keep_absent(aggregate_id)
+                return None
+        elif behind:
+            cached = project_aggregate(
+                cached, self.repository.event_store.get(aggregate_id, gt=cached.version))
+        else:
+            return cached
+        self.cache.keep([cached])
+        return cached
+
     def _edge(self, kind: type[T], edge_id: UUID, one: UUID, other: UUID) -> T:
-        try:
-            return self.repository.get(edge_id)
-        except AggregateNotFoundError:
-            return kind.between(one, other)  # type: ignore[attr-defined]
+        edge = self._find(edge_id)
+        return kind.between(one, other) if edge is None else edge  # type: ignore[attr-defined]
 
     def _edge_is_active(self, edge_id: UUID) -> bool:
-        try:
-            return bool(self.repository.get(edge_id).active)
-        except AggregateNotFoundError:
-            return False
+        edge = self._find(edge_id)
+        return edge is not None and bool(edge.active)
+
+    def _unit(self) -> UnitOfWork | None:
+        return getattr(self._local, "unit", None)
 
     def _save(self, subject_id: UUID, *aggregates: Any) -> Outcome:
-        if self._committer is None:
+        unit = self._unit()
+        if unit is not None:
+            unit.stage(aggregates)
+            return Outcome(subject_id, -1)  # the batch's save gives the position
+        try:
             recordings = self.save(*aggregates)
-        else:
-            events = [e for aggregate in aggregates for e in aggregate.collect_events()]
-            recordings = self._committer.save(events) if events else []
+        except IntegrityError:
+            self.cache.conflicted(a.id for a in aggregates)
+            raise
+        self.cache.keep(aggregates)
         position = recordings[-1].notification.id if recordings else self.position()
-        for listener in self.saved_listeners:
-            listener(position)
+        self._saved()
         return Outcome(subject_id, position)
+
+    def _run_batch(self, batch: list[Submission]) -> None:
+        """On the committer thread: the batch's commands in order, then one save for all."""
+        unit = self._local.unit = UnitOfWork()
+        decided: list[tuple[Submission, Outcome, int, int]] = []
+        try:
+            for submission in batch:
+                start = len(unit.events)
+                try:
+                    outcome = submission.command()
+                except BaseException as error:  # a broken rule fails this command alone
+                    submission.done.set_exception(error)
+                else:
+                    decided.append((submission, outcome, start, len(unit.events)))
+        finally:
+            self._local.unit = None
+        try:
+            recordings = self.save(*unit.events) if unit.events else []
+        except IntegrityError:
+            # Another process changed an aggregate, or two registrations took one handle:
+            # each command runs again alone, with its own save and its usual retries.
+            self.cache.conflicted(unit.aggregates)
+            for submission, *_ in decided:
+                submission.settle()
+            return
+        except BaseException as error:  # a database outage fails every command in the batch
+            for submission, *_ in decided:
+                submission.done.set_exception(error)
+            return
+        self.cache.keep(unit.aggregates.values())
+        last = recordings[-1].notification.id if recordings else self.position()
+        for submission, outcome, start, end in decided:
+            position = recordings[end - 1].notification.id if end > start else last
+            submission.done.set_result(Outcome(outcome.id, position)
+                                       if isinstance(outcome, Outcome) else outcome)
+        if recordings:
+            self._saved()
+
+    def _saved(self) -> None:
+        for listener in self.saved_listeners:
+            listener()

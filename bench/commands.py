@@ -1,8 +1,10 @@
 """Commands through HTTP against PostgreSQL (fsync on), side by side in one run:
-(a) one save per request, (b) the group-commit write path, in one and in two processes.
+(a) one save per request, (b) group commit, both with the projections in the API process,
+and (b) with the relay and the projection worker as processes of their own (Kafka).
 
 Each request is a real command (a report in one of many live Spaces, so each loads a
-Space, checks its rules and the reporter's block status, and stores an event).
+Space, checks its rules and the reporter's block status, and stores an event). After the
+load, "views" says how long the read models took to include the last command.
 Run: .venv/bin/python bench/commands.py [--seconds 10] [--connections 32]
 """
 
@@ -10,12 +12,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import tempfile
+import time
+import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 
 from harness import fresh_database, run_wrk, running_server, services_env
+
+from infrastructure.settings import Settings
+from tests.integration.faults import Worker
 
 LUA = """
 local requests = {}
@@ -52,11 +61,22 @@ def seed(url: str, people: int, spaces: int, out: Path) -> None:
             lines.write(f"{reporter['token']}\t/v1/spaces/{ids[i % len(ids)]}/reports\t{body}\n")
 
 
-def measure(mode: str, processes: int, env: dict[str, str],
+def measure(mode: str, split: bool, env: dict[str, str],
             args: argparse.Namespace) -> dict[str, float]:
-    with fresh_database(env["SPACES_DATABASE_URL"]) as url, tempfile.TemporaryDirectory() as tmp:
+    with fresh_database(env["SPACES_DATABASE_URL"]) as url, tempfile.TemporaryDirectory() as tmp, \
+            ExitStack() as workers:
         server_env = {"SPACES_DATABASE_URL": url, "SPACES_SECRET": "bench",
-                      "SPACES_WRITE_PATH": mode, "SPACES_PROCESSES": str(processes)}
+                      "SPACES_WRITE_PATH": mode}
+        if split:
+            suffix = uuid.uuid4().hex[:8]
+            settings = Settings(database_url=url, kafka_bootstrap=env["SPACES_KAFKA_BOOTSTRAP"],
+                                kafka_topic=f"bench.{suffix}", projection_group=f"bench-{suffix}",
+                                data_dir=Path(tmp) / "workers", secret="bench")
+            for command in ("relay", "project"):
+                workers.callback(Worker(command, settings, Path(tmp), command).stop)
+            server_env.update({"SPACES_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+                               "SPACES_KAFKA_TOPIC": settings.kafka_topic,
+                               "SPACES_RUN_WORKERS": "false"})
         with running_server(Path(tmp) / "data", server_env) as server:
             http = server.start()
             requests, lua = Path(tmp) / "requests.tsv", Path(tmp) / "bench.lua"
@@ -64,8 +84,19 @@ def measure(mode: str, processes: int, env: dict[str, str],
             lua.write_text(LUA % {"file": requests})
             run_wrk(server.url, lua, 2, args.connections)  # warm up
             figures = run_wrk(server.url, lua, args.seconds, args.connections)
+            figures["views_s"] = views_catch_up(http)
             http.close()
             return figures
+
+
+def views_catch_up(http) -> float:
+    """Seconds from the end of the load until the listing includes the last event."""
+    started = time.perf_counter()
+    metrics = http.get("/metrics").text
+    position = int(float(re.search(r"^spaces_event_store_position (\S+)", metrics, re.M).group(1)))
+    while http.get("/v1/spaces", params={"after": position}, timeout=30).status_code == 503:
+        pass
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -76,15 +107,16 @@ def main() -> None:
     parser.add_argument("--spaces", type=int, default=500)
     args = parser.parse_args()
     env = services_env()
-    print(f"{'write path':<28}{'commands/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
-    for mode, processes, label in (
-        ("plain", 1, "(a) one save per request"),
-        ("grouped", 1, "(b) group commit"),
-        ("grouped", 2, "(b) group commit, 2 procs"),
+    print(f"{'write path':<34}{'commands/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}"
+          f"{'views s':>8}")
+    for mode, split, label in (
+        ("plain", False, "(a) one save per request"),
+        ("grouped", False, "(b) group commit"),
+        ("grouped", True, "(b) group commit, Kafka workers"),
     ):
-        f = measure(mode, processes, env, args)
-        print(f"{label:<28}{f['requests_per_second']:>12.0f}{f['p50_ms']:>10.1f}"
-              f"{f['p99_ms']:>10.1f}{f['errors']:>8.0f}", flush=True)
+        f = measure(mode, split, env, args)
+        print(f"{label:<34}{f['requests_per_second']:>11.0f}{f['p50_ms']:>8.1f}"
+              f"{f['p99_ms']:>8.1f}{f['errors']:>7.0f}{f['views_s']:>8.1f}", flush=True)
 
 
 if __name__ == "__main__":

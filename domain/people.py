@@ -13,6 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.copying import FlatCopy
 from domain.errors import InvalidInput
 
 HANDLE_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,30}$")
@@ -32,7 +33,7 @@ def block_id(blocker_id: UUID, blocked_id: UUID) -> UUID:
     return uuid5(_NAMESPACE, f"block:{blocker_id}:{blocked_id}")
 
 
-class Account(Aggregate):
+class Account(FlatCopy, Aggregate):
     TOPIC = "spaces:Account"
 
     class Created(Aggregate.Created):
@@ -53,7 +54,7 @@ class Account(Aggregate):
         self.handle = handle
 
 
-class Follow(Aggregate):
+class Follow(FlatCopy, Aggregate):
     """Whether `follower_id` follows `followee_id`. Every follow, first or repeated, is `Followed`."""
 
     TOPIC = "spaces:Follow"
@@ -95,7 +96,7 @@ class Follow(Aggregate):
         self.active = False
 
 
-class Block(Aggregate):
+class Block(FlatCopy, Aggregate):
     """Whether `blocker_id` (a host) keeps `blocked_id` out of all of their Spaces."""
 
     TOPIC = "spaces:Block"

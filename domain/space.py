@@ -13,6 +13,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.copying import FlatCopy
 from domain.errors import InvalidInput, NotAllowed, RuleBroken, SpaceHasEnded
 
 SPEAKER_POLICIES = ("everyone", "following", "invited")
@@ -23,7 +24,7 @@ MAX_TITLE_LENGTH = 120
 CREATED, LIVE, ENDED = "created", "live", "ended"
 
 
-class Space(Aggregate):
+class Space(FlatCopy, Aggregate):
     TOPIC = "spaces:Space"
 
     class Created(Aggregate.Created):

@@ -49,7 +49,7 @@ class WokenLoop(BackgroundThread):
         self._wake.set()
 
     def start(self) -> None:
-        self.app.saved_listeners.append(lambda _position: self._wake.set())
+        self.app.saved_listeners.append(self._wake.set)
         super().start()
 
     def stop(self) -> None:

@@ -7,19 +7,13 @@ from urllib.parse import unquote, urlsplit
 from infrastructure.settings import Settings
 
 
-# Aggregates stay cached between commands; each load still reads any newer events from
-# the store first ("fast-forward"), so several processes can share one store.
-CACHE = {"AGGREGATE_CACHE_MAXSIZE": "10000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
-
-
 def event_store_env(settings: Settings) -> dict[str, str]:
     if settings.database_url:
-        return {**CACHE, **postgres_env(settings.database_url, settings.database_pool_size)}
+        return postgres_env(settings.database_url, settings.database_pool_size)
     if settings.event_store == "memory":
-        return {**CACHE, "PERSISTENCE_MODULE": "eventsourcing.popo"}
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return {
-        **CACHE,
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(settings.data_dir / "events.sqlite"),
         "SQLITE_LOCK_TIMEOUT": "10",

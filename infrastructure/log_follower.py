@@ -1,23 +1,39 @@
 """Follows the event store's notification log from the moment it starts: every batch of
-events stored afterwards is handed over in order."""
+events stored afterwards is handed, in order, to each subscriber. One follower per
+process (`System.store_feed`) serves the aggregate cache, the live stream and the media
+feed, so each batch is read from the store once."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from infrastructure.background import WokenLoop
 
+log = logging.getLogger(__name__)
+Subscriber = Callable[[list[Any]], None]
+
 
 class LogFollower(WokenLoop):
-    def __init__(self, app: Any, on_batch: Callable[[list[Any]], None], name: str,
-                 poll_interval: float = 0.2):
+    def __init__(self, app: Any, name: str = "store-feed", poll_interval: float = 0.2):
         super().__init__(app, name, poll_interval)
-        self.on_batch = on_batch
         self.position = app.position()
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, on_batch: Subscriber) -> None:
+        self._subscribers.append(on_batch)
+
+    def unsubscribe(self, on_batch: Subscriber) -> None:
+        if on_batch in self._subscribers:
+            self._subscribers.remove(on_batch)
 
     def step(self) -> None:
         while batch := self.app.recorder.select_notifications(
                 start=self.position, limit=500, inclusive_of_start=False):
             self.position = batch[-1].id
-            self.on_batch(batch)
+            for on_batch in list(self._subscribers):
+                try:
+                    on_batch(batch)
+                except Exception:  # one failing subscriber must not starve the others
+                    log.exception("%s: %s failed on a batch", self.name, on_batch)

@@ -25,20 +25,19 @@ log = logging.getLogger(__name__)
 
 
 class DomainFeed:
-    def __init__(self, app: Any, node: Any, loop: asyncio.AbstractEventLoop):
+    def __init__(self, app: Any, node: Any, loop: asyncio.AbstractEventLoop,
+                 store_feed: LogFollower | None = None):
         self.app = app
         self.node = node
         self.loop = loop
-        self._follower: LogFollower | None = None
+        self._store_feed = store_feed
         self.ready = True
 
     def start(self) -> None:
-        self._follower = LogFollower(self.app, self.handle, "media-domain-feed")
-        self._follower.start()
+        self._store_feed.subscribe(self.handle)
 
     def stop(self) -> None:
-        if self._follower is not None:
-            self._follower.stop()
+        self._store_feed.unsubscribe(self.handle)
 
     def handle(self, notifications: list[Any]) -> None:
         changed: dict[str, set[str]] = {}  # Space -> users to disconnect for a block

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
+from api.commands import done, execute
 from api.deps import CaughtUp, CurrentUser, SystemDep, parse_id
 from api.presenters import person
 from api.problems import Problem
@@ -16,12 +17,13 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 
 
 @router.post("/accounts", status_code=201, response_model=AccountCreated)
-def register(body: NewAccount, system: SystemDep) -> AccountCreated:
+async def register(body: NewAccount, system: SystemDep) -> AccountCreated:
     if not system.settings.signup_enabled:
         raise Problem(403, "Self-service sign-up is switched off on this server.")
-    done = system.app.register_account(body.handle)
-    token = system.tokens.issue(str(done.id))
-    return AccountCreated(id=done.id, handle=body.handle, token=token, position=done.position)
+    registered = await execute(system, system.app.register_account, body.handle)
+    token = system.tokens.issue(str(registered.id))
+    return AccountCreated(id=registered.id, handle=body.handle, token=token,
+                          position=registered.position)
 
 
 @router.get("/accounts", response_model=AccountView)
@@ -44,27 +46,27 @@ def _as_self(account_id: str, caller: UUID) -> UUID:
 
 
 @router.put("/accounts/{account_id}/following/{target}", response_model=Done)
-def follow(account_id: str, target: str, caller: CurrentUser, system: SystemDep) -> Done:
-    outcome = system.app.follow(_as_self(account_id, caller), parse_id(target, "account"))
-    return Done(id=outcome.id, position=outcome.position)
+async def follow(account_id: str, target: str, caller: CurrentUser, system: SystemDep) -> Done:
+    return await done(system, system.app.follow, _as_self(account_id, caller),
+                      parse_id(target, "account"))
 
 
 @router.delete("/accounts/{account_id}/following/{target}", response_model=Done)
-def unfollow(account_id: str, target: str, caller: CurrentUser, system: SystemDep) -> Done:
-    outcome = system.app.unfollow(_as_self(account_id, caller), parse_id(target, "account"))
-    return Done(id=outcome.id, position=outcome.position)
+async def unfollow(account_id: str, target: str, caller: CurrentUser, system: SystemDep) -> Done:
+    return await done(system, system.app.unfollow, _as_self(account_id, caller),
+                      parse_id(target, "account"))
 
 
 @router.put("/accounts/{account_id}/blocked/{target}", response_model=Done)
-def block(account_id: str, target: str, caller: CurrentUser, system: SystemDep) -> Done:
-    outcome = system.app.block(_as_self(account_id, caller), parse_id(target, "account"))
-    return Done(id=outcome.id, position=outcome.position)
+async def block(account_id: str, target: str, caller: CurrentUser, system: SystemDep) -> Done:
+    return await done(system, system.app.block, _as_self(account_id, caller),
+                      parse_id(target, "account"))
 
 
 @router.delete("/accounts/{account_id}/blocked/{target}", response_model=Done)
-def unblock(account_id: str, target: str, caller: CurrentUser, system: SystemDep) -> Done:
-    outcome = system.app.unblock(_as_self(account_id, caller), parse_id(target, "account"))
-    return Done(id=outcome.id, position=outcome.position)
+async def unblock(account_id: str, target: str, caller: CurrentUser, system: SystemDep) -> Done:
+    return await done(system, system.app.unblock, _as_self(account_id, caller),
+                      parse_id(target, "account"))
 
 
 @router.get("/invitations", response_model=list[Invitation], dependencies=[CaughtUp])

@@ -12,7 +12,7 @@ from infrastructure.tokens import INTERNAL
 from media.node import BadOffer
 
 
-def internal_caller(caller: OptionalCaller) -> None:
+async def internal_caller(caller: OptionalCaller) -> None:
     if caller is None or caller.role != INTERNAL:
         raise Problem(403, "This endpoint is for the Spaces API only.")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.commands import done
 from api.deps import CurrentUser, SystemDep, parse_id
 from api.schemas import Done, Removal, Report
 
@@ -11,19 +12,21 @@ router = APIRouter(prefix="/v1/spaces/{space_id}", tags=["moderation"])
 
 
 @router.post("/removals", status_code=201, response_model=Done)
-def remove(space_id: str, body: Removal, caller: CurrentUser, system: SystemDep) -> Done:
+async def remove(space_id: str, body: Removal, caller: CurrentUser, system: SystemDep) -> Done:
     """Removes a user from this Space; they cannot rejoin it."""
-    return Done(**vars(system.app.remove_user(parse_id(space_id), caller, body.user_id, body.reason)))
+    return await done(system, system.app.remove_user, parse_id(space_id), caller, body.user_id,
+                      body.reason)
 
 
 @router.post("/reports", status_code=201, response_model=Done)
-def report(space_id: str, body: Report, caller: CurrentUser, system: SystemDep) -> Done:
+async def report(space_id: str, body: Report, caller: CurrentUser, system: SystemDep) -> Done:
     """Records a report for moderators; it removes nobody."""
-    return Done(**vars(system.app.report_user(parse_id(space_id), caller, body.user_id, body.reason)))
+    return await done(system, system.app.report_user, parse_id(space_id), caller, body.user_id,
+                      body.reason)
 
 
 @router.post("/blocks", status_code=201, response_model=Done)
-def block(space_id: str, body: Removal, caller: CurrentUser, system: SystemDep) -> Done:
+async def block(space_id: str, body: Removal, caller: CurrentUser, system: SystemDep) -> Done:
     """The host blocks a user: out of this Space and every other Space of the host."""
-    return Done(**vars(system.app.block_from_space(
-        parse_id(space_id), caller, body.user_id, body.reason)))
+    return await done(system, system.app.block_from_space, parse_id(space_id), caller,
+                      body.user_id, body.reason)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from api.commands import done, execute
 from api.deps import CaughtUp, CurrentUser, OptionalCaller, SystemDep, parse_id
 from api.presenters import link, space_summary, space_view, speakers
 from api.problems import Problem
@@ -20,31 +21,31 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 
 
 @router.post("", status_code=201, response_model=SpaceCreated)
-def create(body: NewSpace, caller: CurrentUser, system: SystemDep, response: Response) -> SpaceCreated:
-    done = system.app.create_space(
-        caller, body.title, body.speaker_policy, body.transcripts, body.recording,
-        body.scheduled_for,
-    )
-    response.headers["Location"] = f"/v1/spaces/{done.id}"
-    return SpaceCreated(id=done.id, position=done.position, state="created", link=link(str(done.id)))
+async def create(body: NewSpace, caller: CurrentUser, system: SystemDep, response: Response) -> SpaceCreated:
+    created = await execute(system, system.app.create_space, caller, body.title,
+                            body.speaker_policy, body.transcripts, body.recording,
+                            body.scheduled_for)
+    response.headers["Location"] = f"/v1/spaces/{created.id}"
+    return SpaceCreated(id=created.id, position=created.position, state="created",
+                        link=link(str(created.id)))
 
 
 @router.post("/{space_id}/launch", response_model=Done)
-def launch(space_id: str, caller: CurrentUser, system: SystemDep) -> Done:
-    return Done(**vars(system.app.launch(parse_id(space_id), caller)))
+async def launch(space_id: str, caller: CurrentUser, system: SystemDep) -> Done:
+    return await done(system, system.app.launch, parse_id(space_id), caller)
 
 
 @router.post("/{space_id}/end", response_model=Done)
-def end(space_id: str, caller: CurrentUser, system: SystemDep) -> Done:
-    return Done(**vars(system.app.end(parse_id(space_id), caller)))
+async def end(space_id: str, caller: CurrentUser, system: SystemDep) -> Done:
+    return await done(system, system.app.end, parse_id(space_id), caller)
 
 
 @router.patch("/{space_id}", response_model=Done)
-def switch(space_id: str, body: SpaceChanges, caller: CurrentUser, system: SystemDep) -> Done:
+async def switch(space_id: str, body: SpaceChanges, caller: CurrentUser, system: SystemDep) -> Done:
     """The host turns transcripts or recording on or off, or moves the scheduled start."""
-    return Done(**vars(system.app.switch(
-        parse_id(space_id), caller, transcripts=body.transcripts, recording=body.recording,
-        scheduled_for=body.scheduled_for)))
+    return await done(system, system.app.switch, parse_id(space_id), caller,
+                      transcripts=body.transcripts, recording=body.recording,
+                      scheduled_for=body.scheduled_for)
 
 
 @router.get("", response_model=SpacePage, dependencies=[CaughtUp])

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from uuid import UUID
 
+from api.commands import done
 from api.deps import CurrentUser, SystemDep, parse_id
 from api.problems import Problem
 from api.schemas import Done, UserRef
@@ -14,53 +15,53 @@ router = APIRouter(prefix="/v1/spaces/{space_id}", tags=["stage"])
 
 
 @router.post("/invitations", status_code=201, response_model=Done)
-def invite(space_id: str, body: UserRef, caller: CurrentUser, system: SystemDep) -> Done:
+async def invite(space_id: str, body: UserRef, caller: CurrentUser, system: SystemDep) -> Done:
     """The host invites someone to speak; the invitation lands in their inbox."""
-    return Done(**vars(system.app.invite(parse_id(space_id), caller, body.user_id)))
+    return await done(system, system.app.invite, parse_id(space_id), caller, body.user_id)
 
 
 @router.post("/invitations/{user_id}/accept", response_model=Done)
-def accept(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
+async def accept(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
     _must_be_self(user_id, caller, "accept")
-    return Done(**vars(system.app.accept_invitation(parse_id(space_id), caller)))
+    return await done(system, system.app.accept_invitation, parse_id(space_id), caller)
 
 
 @router.post("/invitations/{user_id}/decline", response_model=Done)
-def decline(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
+async def decline(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
     _must_be_self(user_id, caller, "decline")
-    return Done(**vars(system.app.decline_invitation(parse_id(space_id), caller)))
+    return await done(system, system.app.decline_invitation, parse_id(space_id), caller)
 
 
 @router.post("/speak-requests", status_code=201, response_model=Done)
-def request_to_speak(space_id: str, caller: CurrentUser, system: SystemDep) -> Done:
-    return Done(**vars(system.app.request_to_speak(parse_id(space_id), caller)))
+async def request_to_speak(space_id: str, caller: CurrentUser, system: SystemDep) -> Done:
+    return await done(system, system.app.request_to_speak, parse_id(space_id), caller)
 
 
 @router.put("/speakers/{user_id}", response_model=Done)
-def grant(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
-    return Done(**vars(system.app.grant_speaker(
-        parse_id(space_id), caller, parse_id(user_id, "account"))))
+async def grant(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
+    return await done(system, system.app.grant_speaker, parse_id(space_id), caller,
+                      parse_id(user_id, "account"))
 
 
 @router.delete("/speakers/{user_id}", response_model=Done)
-def revoke(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
+async def revoke(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
     """The host takes a speaker off the stage; a speaker may leave it themselves."""
-    return Done(**vars(system.app.revoke_speaker(
-        parse_id(space_id), caller, parse_id(user_id, "account"))))
+    return await done(system, system.app.revoke_speaker, parse_id(space_id), caller,
+                      parse_id(user_id, "account"))
 
 
 @router.post("/speakers/{user_id}/mute", response_model=Done)
-def mute(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
+async def mute(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
     """The host mutes a speaker; a speaker may mute themselves."""
-    return Done(**vars(system.app.mute_speaker(
-        parse_id(space_id), caller, parse_id(user_id, "account"))))
+    return await done(system, system.app.mute_speaker, parse_id(space_id), caller,
+                      parse_id(user_id, "account"))
 
 
 @router.post("/speakers/{user_id}/unmute", response_model=Done)
-def unmute(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
+async def unmute(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
     """A speaker turns their own microphone on (only once the Space is live)."""
-    return Done(**vars(system.app.unmute(
-        parse_id(space_id), caller, parse_id(user_id, "account"))))
+    return await done(system, system.app.unmute, parse_id(space_id), caller,
+                      parse_id(user_id, "account"))
 
 
 def _must_be_self(user_id: str, caller: UUID, verb: str) -> None:

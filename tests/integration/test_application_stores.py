@@ -10,6 +10,7 @@ import pytest
 from application.spaces import SpacesApplication
 from domain.errors import NotAllowed, NotFound, RuleBroken
 from infrastructure.event_store import event_store_env
+from infrastructure.log_follower import LogFollower
 from infrastructure.settings import Settings
 
 
@@ -118,17 +119,55 @@ class ApplicationBehaviour:
         assert len(app.space(space_id).stage) == 10
 
 
+class SharedStoreBehaviour(ApplicationBehaviour):
+    """Two processes on one store: each caches aggregates and follows the other's events."""
+
+    @pytest.fixture
+    def other(self, app, tmp_path):
+        application = SpacesApplication(self.env(tmp_path), group_commit=True)
+        yield application
+        application.close()
+
+    @staticmethod
+    def followed(app):
+        follower = LogFollower(app)
+        follower.subscribe(app.cache.follow)
+        return follower
+
+    def test_a_block_made_elsewhere_holds_here_once_followed(self, app, other):
+        host, troll = self.accounts(app, "host", "troll")
+        space_id = app.create_space(host, "Show").id
+        app.launch(space_id, host)
+        follower = self.followed(app)
+        app.report_user(space_id, troll, host, "first")  # caches: the block edge does not exist
+        other.block(host, troll)
+        follower.step()
+        with pytest.raises(NotAllowed):
+            app.report_user(space_id, troll, host, "again")
+
+    def test_a_space_changed_elsewhere_is_judged_on_its_latest_version(self, app, other):
+        host, *people = self.accounts(app, "host", *[f"p{i}" for i in range(10)])
+        space_id = app.create_space(host, "Race").id
+        app.launch(space_id, host)
+        for speaker in people[:8]:
+            app.grant_speaker(space_id, host, speaker)  # this process caches the Space
+        other.grant_speaker(space_id, host, people[8])  # unseen here: no follower runs
+        with pytest.raises(RuleBroken):
+            app.grant_speaker(space_id, host, people[9])  # conflict, fresh state, full
+        assert len(app.space(space_id).stage) == 10
+
+
 class TestInMemoryStore(ApplicationBehaviour):
     def env(self, tmp_path):
         return event_store_env(Settings(event_store="memory"))
 
 
-class TestSQLiteStore(ApplicationBehaviour):
+class TestSQLiteStore(SharedStoreBehaviour):
     def env(self, tmp_path):
         return event_store_env(Settings(event_store="sqlite", data_dir=tmp_path))
 
 
-class TestPostgresStore(ApplicationBehaviour):
+class TestPostgresStore(SharedStoreBehaviour):
     @pytest.fixture(autouse=True)
     def _database(self, database_url):
         self.database_url = database_url

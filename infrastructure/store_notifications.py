@@ -1,0 +1,35 @@
+"""PostgreSQL's NOTIFY: another process stored events, so this process's followers of the
+notification log wake at once, as a save here wakes them, instead of at their next poll."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+
+from infrastructure.background import BackgroundThread
+
+log = logging.getLogger(__name__)
+
+
+class StoreNotifications(BackgroundThread):
+    def __init__(self, app: Any, database_url: str):
+        super().__init__("store-notifications")
+        self.app = app
+        self.database_url = database_url
+        self.ready = False
+
+    def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                with psycopg.connect(self.database_url, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {self.app.recorder.channel_name}")
+                    self.ready = True
+                    while not self._stopped.is_set():
+                        if any(True for _ in connection.notifies(timeout=1.0, stop_after=1)):
+                            for listener in list(self.app.saved_listeners):
+                                listener()
+            except psycopg.Error as error:
+                log.warning("not listening for stored events (%s); retrying", error)
+                self._stopped.wait(1.0)
