@@ -39,8 +39,8 @@ def create_app(settings: Settings | None = None, system: System | None = None,
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Commands block on the database in worker threads; a few threads keep the GIL
-        # from thrashing, and group commit still gathers every command waiting.
+        # Queries (and, without group commit, commands) block on the database in worker
+        # threads; a bounded number keeps the GIL from thrashing.
         to_thread.current_default_thread_limiter().total_tokens = system.settings.threads
         _calm_garbage_collection()
         system.start()

@@ -1,6 +1,6 @@
 """The live stream of each Space: what every viewer's page needs to stay current.
 
-One hub per API process follows the stored events (a LogFollower) and the short-lived ones
+One hub per API process follows the stored events (the store feed) and the short-lived ones
 (LiveEvents: reactions, presence). For each Space event it loads the Space once and hands
 every viewer of that Space a message; messages meant for one person (a speak request for
 the host, an invitation for the invitee, "you were removed") go to them only. Reactions are

@@ -5,7 +5,7 @@ history of everything, streamed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -158,6 +158,3 @@ def _notifications(app: Any, topics: list[str]) -> Iterator[Any]:
         yield from batch
         position = batch[-1].id
 
-
-def as_dicts(entries: list[Entry]) -> list[dict[str, Any]]:
-    return [asdict(e) for e in entries]

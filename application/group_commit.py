@@ -28,10 +28,10 @@ class Submission:
         self.command = command
         self.done: Future[Any] = Future()
 
-    def settle(self, command: Callable[[], Any] | None = None) -> None:
-        """Runs the command (or a stand-in) and hands its result or error to the caller."""
+    def settle(self) -> None:
+        """Runs the command and hands its result or error to the caller."""
         try:
-            self.done.set_result((command or self.command)())
+            self.done.set_result(self.command())
         except BaseException as error:
             self.done.set_exception(error)
 
@@ -58,7 +58,6 @@ class GroupCommit:
         self._queue: list[Submission] = []
         self._ready = threading.Condition()
         self._stopped = False
-        self.batches = 0
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
 
@@ -89,7 +88,6 @@ class GroupCommit:
                 batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
             try:
                 self._run_batch(batch)
-                self.batches += 1
             except BaseException as error:  # a bug in the batch must not strand its callers
                 for submission in batch:
                     if not submission.done.done():

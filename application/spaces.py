@@ -82,7 +82,6 @@ class SpacesApplication(Application[UUID]):
         self.cache = AggregateCache(cache_size)
         self._local = threading.local()  # the committer thread's unit of work
         self._group_commit = GroupCommit(self._run_batch) if group_commit else None
-        self._known_accounts: set[UUID] = set()  # accounts are never deleted
 
     # -- people ----------------------------------------------------------------------------
 
@@ -324,12 +323,7 @@ class SpacesApplication(Application[UUID]):
         return self._aggregate(account_id, Account, f"No account has the id {account_id}.")
 
     def _require_account(self, account_id: UUID) -> None:
-        """Existence only: once an account exists it always will, so this is remembered."""
-        if account_id not in self._known_accounts:
-            self._account(account_id)
-            if len(self._known_accounts) > 100_000:
-                self._known_accounts.clear()
-            self._known_accounts.add(account_id)
+        self._account(account_id)  # existence only; accounts stay in the aggregate cache
 
     def _aggregate(self, aggregate_id: UUID, kind: type[T], missing: str) -> T:
         aggregate = self._find(aggregate_id)

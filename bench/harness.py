@@ -19,6 +19,11 @@ sys.path.insert(0, str(ROOT))
 from tests.support import Server  # noqa: E402
 
 
+def p99(ordered: list[float]) -> float:
+    """The 99th percentile of values sorted ascending (nearest rank)."""
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
 def services_env() -> dict[str, str]:
     subprocess.run([str(ROOT / "scripts/services"), "up"], check=True)
     out = subprocess.run([str(ROOT / "scripts/services"), "env"], check=True,

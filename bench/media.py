@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 
+from harness import p99  # noqa: E402
 from media.opus import OpusDecoder  # noqa: E402
 from media.rtp_tap import tap  # noqa: E402
 from tests.peers import ToneTrack  # noqa: E402
@@ -153,7 +154,7 @@ async def measure(mode: str, listeners: int, seconds: float) -> dict:
         return {
             "cores": cores, "per_core": listeners / cores if cores else float("inf"),
             "worst_share": min(shares), "p50": statistics.median(lat) if lat else float("nan"),
-            "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else float("nan"),
+            "p99": p99(lat) if lat else float("nan"),
             "mb_per_listener": (end_stats["rss"] - before["rss"]) / listeners / 2**20,
         }
     finally:

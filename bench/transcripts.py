@@ -22,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from harness import p99  # noqa: E402
 from media.speech import PocketSphinx  # noqa: E402
 from media.transcriber import SpeakerTranscriber  # noqa: E402
 
@@ -95,7 +96,7 @@ def run(speakers: int, utterances: int, audio: np.ndarray) -> dict[str, float]:
     spoken = speakers * utterances * len(audio) / 48_000
     delays.sort()
     return {"rtf": TimedEngine.busy / spoken, "p50": statistics.median(delays) * 1000,
-            "p99": delays[min(len(delays) - 1, int(len(delays) * 0.99))] * 1000,
+            "p99": p99(delays) * 1000,
             "lines": len(delays)}
 
 

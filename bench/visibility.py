@@ -16,7 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness import fresh_database, services_env
+from harness import fresh_database, p99, services_env
 
 from api.bootstrap import build
 from infrastructure.settings import Settings
@@ -75,8 +75,7 @@ def main() -> None:
     for label, run in (("PostgreSQL → relay → Kafka → views", lambda: through_kafka(env, args.samples)),
                        ("embedded default (SQLite)", lambda: embedded(args.samples))):
         values = sorted(run())
-        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
-        print(f"{label:<34}{statistics.median(values):>8.1f}{p99:>8.1f}{values[-1]:>8.1f}", flush=True)
+        print(f"{label:<34}{statistics.median(values):>8.1f}{p99(values):>8.1f}{values[-1]:>8.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,6 @@ class Relay(BackgroundThread):
         self.partitions = partitions
         self.batch_size = batch_size
         self.poll_interval = poll_interval
-        self.is_leader = False
         self.ready = False  # it has found out whether it leads or stands by
         create_relay_tables(database_url)
 
@@ -74,8 +73,6 @@ class Relay(BackgroundThread):
                 log.warning("relay paused (%s); retrying in %.1f s", error, backoff)
                 self._stopped.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
-            finally:
-                self.is_leader = False
 
     def _lead(self, leadership: psycopg.Connection) -> None:
         while not leadership.execute(
@@ -83,7 +80,6 @@ class Relay(BackgroundThread):
             self.ready = True  # a standby is ready too
             if self._stopped.wait(1.0):
                 return
-        self.is_leader = True
         log.info("relay is the leader; publishing to %s", self.topic)
         leadership.execute(f"LISTEN {self.app.recorder.channel_name}")
         ensure_topic(self.bootstrap, self.topic, self.partitions)

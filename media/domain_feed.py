@@ -2,9 +2,9 @@
 
 On any event of a Space with a room on this node it loads the Space and hands its state
 to the node; a host's account-wide block disconnects the blocked user from that host's
-rooms. The events come from the event store's notification log, tailed from where the
-feed started (woken after each save in this process, polling for others), or, with
-Kafka, from the events topic (`KafkaDomainFeed`).
+rooms. The events come from the event store's notification log, through the process's
+store feed (`System.store_feed`), or, with Kafka, from the events topic
+(`KafkaDomainFeed`).
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ def test_commands_in_one_batch_see_each_others_decisions(app):
     host, *people = [app.register_account(h).id for h in ("host", "a", "b", "c")]
     space_id = app.create_space(host, "Show").id
     app.launch(space_id, host)
+    saves = []
+    save = app.save
+    app.save = lambda *events: saves.append(len(events)) or save(*events)
     release = held_committer(app)
     futures = [app.submit(app.grant_speaker, space_id, host, p) for p in people]
     release.set()
@@ -40,6 +43,7 @@ def test_commands_in_one_batch_see_each_others_decisions(app):
         except RuleBroken:
             results.append("full")
     assert results[2] == "full" and results[1] == results[0] + 1
+    assert saves == [2]  # both grants in one save: the third saw two seats taken before it
     assert len(app.space(space_id).stage) == 3
 
 
