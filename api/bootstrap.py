@@ -28,7 +28,7 @@ from infrastructure import transcripts
 from media.node import MediaNode
 from media.speech import engine_factory
 from media.retention import RetentionJob
-from projections.runner import ProjectionRunner
+from projections.runner import PolledProgress, ProjectionRunner
 
 SCHEMA_LOCK = 0x5343_484D  # "SCHM": one process at a time creates tables
 
@@ -45,6 +45,7 @@ class System:
     reactions: RateLimiter
     chain: HashChain
     store_feed: LogFollower  # the notification log, read once for this process
+    notifications: Any = None  # with PostgreSQL: wakes this process's followers on NOTIFY
     stream: Any = None  # the live stream hub of this API process (api/stream.py)
     media: Any = None  # a MediaNode here, or a RemoteMedia for a `spaces media` process
     background: list[Any] = field(default_factory=list)  # things with start() and stop()
@@ -84,8 +85,8 @@ class System:
 
 
 def build(settings: Settings, *, workers: bool | None = None) -> System:
-    """`workers` says whether background work (projections, relay) runs in this process;
-    by default the embedded runner always does, Kafka workers as `run_workers` says."""
+    """`workers` says whether the views are fed (projections, relay, hash chain) from this
+    process; by default as `run_workers` says, and always on the embedded default."""
     with _schema_lock(settings.database_url):
         app = SpacesApplication(event_store_env(settings), stage_limit=settings.stage_limit,
                                 group_commit=settings.write_path == "grouped")
@@ -111,7 +112,8 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
     system.store_feed.subscribe(app.cache.follow)
     system.background.append(system.store_feed)
     if settings.database_url:
-        system.background.append(StoreNotifications(app, settings.database_url))
+        system.notifications = StoreNotifications(app, settings.database_url)
+        system.background.append(system.notifications)
     ice.use_host_addresses(settings.media_host_addresses)
     if settings.media_url:
         from media.remote import RemoteMedia
@@ -126,23 +128,44 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
                                  on_caption=system.on_caption,
                                  on_talking=lambda space_id, talking: system.live.publish(
                                      space_id, "talking", {"speakers": talking}))
+    run_workers = _runs_workers(settings, workers)
     if settings.kafka_bootstrap:
-        run_workers = settings.run_workers if workers is None else workers
         _through_kafka(system, run_workers)
-        if run_workers:
-            system.background.append(system.chain)
         from infrastructure.kafka_live import LiveToKafka
 
         live_to_kafka = LiveToKafka(settings.kafka_bootstrap, settings.kafka_live_prefix,
                                     settings.kafka_partitions)
         system.live.subscribe(live_to_kafka)
         system.background.append(live_to_kafka)
-    elif workers is not False:
-        system.background += [runner, system.chain]
+    elif run_workers:
+        system.background.append(runner)
+    else:
+        system.progress = PolledProgress(views)
+    if run_workers:
+        system.background.append(system.chain)
     if workers is not False and (workers or not settings.kafka_bootstrap or settings.run_workers):
         system.background.append(RetentionJob(app, settings.data_dir / "recordings",
                                               settings.retention_days, views))
     return system
+
+
+def _runs_workers(settings: Settings, workers: bool | None) -> bool:
+    if workers is not None:
+        return workers
+    return settings.run_workers or not settings.database_url  # SQLite views stay in-process
+
+
+def relay_process(system: System) -> list[Any]:
+    """What `spaces relay` runs: the relay, and the hash chain beside it."""
+    return [relay(system), system.chain]
+
+
+def projection_process(system: System) -> list[Any]:
+    """What `spaces project` runs: a Kafka projection worker, or without Kafka the runner
+    fed from the store, woken by NOTIFY, and the hash chain."""
+    if system.settings.kafka_bootstrap:
+        return [projection_worker(system)]
+    return [system.notifications, system.projections, system.chain]
 
 
 def relay(system: System) -> Any:

@@ -18,8 +18,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def _run_until_signalled(worker) -> int:
-    """Runs a background worker until SIGTERM or Ctrl-C, then stops it cleanly."""
+def _run_until_signalled(workers: list) -> int:
+    """Runs background workers until SIGTERM or Ctrl-C, then stops them cleanly."""
     import signal
     import threading
 
@@ -27,36 +27,39 @@ def _run_until_signalled(worker) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    worker.start()
+    for worker in workers:
+        worker.start()
     stop.wait()
-    worker.stop()
+    for worker in reversed(workers):
+        worker.stop()
     return 0
 
 
 def relay(args: argparse.Namespace) -> int:
-    from api.bootstrap import relay as make_relay
+    from api.bootstrap import relay_process
 
-    return _run_kafka_worker(args, make_relay)
+    return _run_worker(args, relay_process, needs_kafka=True)
 
 
 def project(args: argparse.Namespace) -> int:
-    from api.bootstrap import projection_worker
+    from api.bootstrap import projection_process
 
-    return _run_kafka_worker(args, projection_worker)
+    return _run_worker(args, projection_process)
 
 
-def _run_kafka_worker(args: argparse.Namespace, make) -> int:
-    """Builds the system from the settings, runs the worker `make(system)` gives until
+def _run_worker(args: argparse.Namespace, workers, needs_kafka: bool = False) -> int:
+    """Builds the system from the settings, runs the workers `workers(system)` gives until
     signalled, then closes everything."""
     from api.bootstrap import build
 
     settings = _settings(args)
-    if not (settings.database_url and settings.kafka_bootstrap):
-        raise SystemExit("This command needs SPACES_DATABASE_URL and SPACES_KAFKA_BOOTSTRAP "
+    if not settings.database_url or (needs_kafka and not settings.kafka_bootstrap):
+        raise SystemExit(f"This command needs SPACES_DATABASE_URL"
+                         f"{' and SPACES_KAFKA_BOOTSTRAP' if needs_kafka else ''} "
                          "(scripts/services env prints them for the local servers).")
     system = build(settings, workers=False)
     try:
-        return _run_until_signalled(make(system))
+        return _run_until_signalled(workers(system))
     finally:
         system.close()
 
@@ -151,8 +154,8 @@ def parser() -> argparse.ArgumentParser:
                                help="server processes, with PostgreSQL (SPACES_PROCESSES)")
     serve_command.add_argument(
         "--no-background-workers", dest="run_workers", action="store_false", default=None,
-        help="with Kafka: leave the relay and projection workers to `spaces relay` and "
-             "`spaces project` processes (SPACES_RUN_WORKERS=false)")
+        help="with PostgreSQL: leave feeding the views to `spaces project` (and with Kafka "
+             "`spaces relay`) processes (SPACES_RUN_WORKERS=false)")
     media_command = command("media", media, "Run the media node on its own (point the API's "
                             "SPACES_MEDIA_URL at it).")
     media_command.add_argument("--host", help="default 127.0.0.1 (SPACES_HOST)")
@@ -171,7 +174,8 @@ def parser() -> argparse.ArgumentParser:
     from api.cli_audit import add_commands
 
     add_commands(commands, audit_command)
-    command("project", project, "Feed the read models from Kafka (a consumer-group member).")
+    command("project", project, "Feed the read models: from Kafka (a consumer-group member), "
+            "or without Kafka from the event store.")
     return root
 
 

@@ -1,6 +1,7 @@
 """Commands through HTTP against PostgreSQL (fsync on), side by side in one run:
-(a) one save per request, (b) group commit, both with the projections in the API process,
-and (b) with the relay and the projection worker as processes of their own (Kafka).
+(a) one save per request, (b) group commit, both with the projections in the API process;
+(b) with the projections in a `spaces project` process fed from the event store; and (b)
+with the relay and the projection worker as processes of their own (Kafka).
 
 Each request is a real command (a report in one of many live Spaces, so each loads a
 Space, checks its rules and the reporter's block status, and stores an event). After the
@@ -61,22 +62,26 @@ def seed(url: str, people: int, spaces: int, out: Path) -> None:
             lines.write(f"{reporter['token']}\t/v1/spaces/{ids[i % len(ids)]}/reports\t{body}\n")
 
 
-def measure(mode: str, split: bool, env: dict[str, str],
+def measure(mode: str, views_fed_by: str, env: dict[str, str],
             args: argparse.Namespace) -> dict[str, float]:
+    """`views_fed_by`: "api" (in the API process), "project" (a `spaces project` process
+    reading the event store) or "kafka" (`spaces relay` and `spaces project` processes)."""
     with fresh_database(env["SPACES_DATABASE_URL"]) as url, tempfile.TemporaryDirectory() as tmp, \
             ExitStack() as workers:
         server_env = {"SPACES_DATABASE_URL": url, "SPACES_SECRET": "bench",
                       "SPACES_WRITE_PATH": mode}
-        if split:
+        if views_fed_by != "api":
             suffix = uuid.uuid4().hex[:8]
-            settings = Settings(database_url=url, kafka_bootstrap=env["SPACES_KAFKA_BOOTSTRAP"],
-                                kafka_topic=f"bench.{suffix}", projection_group=f"bench-{suffix}",
-                                data_dir=Path(tmp) / "workers", secret="bench")
-            for command in ("relay", "project"):
+            kafka = views_fed_by == "kafka"
+            settings = Settings(database_url=url, data_dir=Path(tmp) / "workers", secret="bench",
+                                kafka_bootstrap=env["SPACES_KAFKA_BOOTSTRAP"] if kafka else None,
+                                kafka_topic=f"bench.{suffix}", projection_group=f"bench-{suffix}")
+            for command in ("relay", "project") if kafka else ("project",):
                 workers.callback(Worker(command, settings, Path(tmp), command).stop)
-            server_env.update({"SPACES_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-                               "SPACES_KAFKA_TOPIC": settings.kafka_topic,
-                               "SPACES_RUN_WORKERS": "false"})
+            server_env["SPACES_RUN_WORKERS"] = "false"
+            if kafka:
+                server_env.update({"SPACES_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+                                   "SPACES_KAFKA_TOPIC": settings.kafka_topic})
         with running_server(Path(tmp) / "data", server_env) as server:
             http = server.start()
             requests, lua = Path(tmp) / "requests.tsv", Path(tmp) / "bench.lua"
@@ -107,15 +112,16 @@ def main() -> None:
     parser.add_argument("--spaces", type=int, default=500)
     args = parser.parse_args()
     env = services_env()
-    print(f"{'write path':<34}{'commands/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}"
+    print(f"{'write path':<46}{'commands/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}"
           f"{'views s':>8}")
-    for mode, split, label in (
-        ("plain", False, "(a) one save per request"),
-        ("grouped", False, "(b) group commit"),
-        ("grouped", True, "(b) group commit, Kafka workers"),
+    for mode, views_fed_by, label in (
+        ("plain", "api", "(a) one save per request"),
+        ("grouped", "api", "(b) group commit"),
+        ("grouped", "project", "(b) group commit, views fed by spaces project"),
+        ("grouped", "kafka", "(b) group commit, relay + project via Kafka"),
     ):
-        f = measure(mode, split, env, args)
-        print(f"{label:<34}{f['requests_per_second']:>11.0f}{f['p50_ms']:>8.1f}"
+        f = measure(mode, views_fed_by, env, args)
+        print(f"{label:<46}{f['requests_per_second']:>11.0f}{f['p50_ms']:>8.1f}"
               f"{f['p99_ms']:>8.1f}{f['errors']:>7.0f}{f['views_s']:>8.1f}", flush=True)
 
 

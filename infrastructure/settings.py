@@ -75,5 +75,6 @@ class Settings(BaseSettings):
         "the same name takes its partitions back at once (Kafka static membership)"
     )
     run_workers: bool = Field(
-        True, description="run the relay and a projection worker inside `spaces serve`"
+        True, description="with PostgreSQL: feed the views (projections, or with Kafka the relay "
+        "and a projection worker) inside `spaces serve`; false leaves it to `spaces project`"
     )

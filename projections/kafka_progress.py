@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from projections.runner import views_position
+
 
 class KafkaViewsProgress:
     def __init__(self, views: Any, topic: str):
@@ -31,8 +33,7 @@ class KafkaViewsProgress:
             (self.topic,))
 
     def _rebuilt_up_to(self) -> int:
-        row = self.views.row("SELECT MIN(position) AS position FROM projection_positions")
-        return (row or {}).get("position") or 0
+        return views_position(self.views)
 
     def position(self) -> int:
         """Every event up to this position is in the views."""

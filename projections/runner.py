@@ -10,6 +10,7 @@ events written by another process (a CLI command) arrive too.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -98,8 +99,7 @@ class ProjectionRunner(WokenLoop):
             return self._caught_up.wait_for(lambda: self._position >= position, timeout)
 
     def position(self) -> int:
-        row = self.views.row("SELECT MIN(position) AS position FROM projection_positions")
-        return (row or {}).get("position") or 0
+        return views_position(self.views)
 
     # -- rebuilding ------------------------------------------------------------------------
 
@@ -125,3 +125,29 @@ class ProjectionRunner(WokenLoop):
             for projection in self.projections:
                 for statement in projection.schema:
                     cursor.execute(statement)
+
+
+def views_position(views: Any) -> int:
+    """Every projection has applied the events up to here."""
+    row = views.row("SELECT MIN(position) AS position FROM projection_positions")
+    return (row or {}).get("position") or 0
+
+
+class PolledProgress:
+    """How far the views are when a runner in another process (`spaces project`) feeds them."""
+
+    def __init__(self, views: Any):
+        self.views = views
+
+    def position(self) -> int:
+        return views_position(self.views)
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        pause = 0.001
+        while views_position(self.views) < position:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+        return True

@@ -54,12 +54,13 @@ def assert_views_equal_a_rebuild(system: Any) -> None:
 
 
 def env_of(settings: Settings) -> dict[str, str]:
-    return {
+    env = {
         "SPACES_DATABASE_URL": settings.database_url, "SPACES_SECRET": settings.secret,
         "SPACES_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "SPACES_KAFKA_TOPIC": settings.kafka_topic,
         "SPACES_PROJECTION_GROUP": settings.projection_group,
     }
+    return {name: value for name, value in env.items() if value is not None}
 
 
 class Worker:

@@ -51,6 +51,7 @@ def test_a_relay_killed_mid_stream_loses_nothing_and_duplicates_are_ignored(kafk
         assert relay_position(system) < target, "the relay finished before it could be killed"
         relay = Worker("relay", kafka_settings, tmp_path, "relay-2")
         assert eventually(lambda: relay_position(system) == target, timeout=180), relay.output()[-3000:]
+        assert eventually(lambda: system.chain.verify().checked == target, timeout=30)  # chained too
         relay.stop()
 
         # What a crash between the broker's ack and the recorded position causes: resends.

@@ -1,5 +1,6 @@
-"""`spaces serve --processes 2` on PostgreSQL: either process may answer any request, and
-each obeys what the other decided."""
+"""The API spread over processes on PostgreSQL: `spaces serve --processes 2`, where either
+process may answer any request and each obeys what the other decided; and the views fed by
+a `spaces project` process of their own."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import time
 
 import httpx
 
-from tests.support import Server, register
+from infrastructure.settings import Settings
+from tests.integration.faults import Worker, eventually
+from tests.support import Server, register, spaces
 
 
 def test_two_server_processes_share_one_store_and_respect_each_others_decisions(
@@ -34,4 +37,39 @@ def test_two_server_processes_share_one_store_and_respect_each_others_decisions(
         refused = [report_on_a_new_connection() for _ in range(20)]
         assert all(r.status_code == 403 for r in refused), [r.text for r in refused]
     finally:
+        server.stop()
+
+
+def test_a_projection_process_of_its_own_feeds_the_views_and_the_hash_chain(
+        database_url, tmp_path):
+    env = {"SPACES_DATABASE_URL": database_url, "SPACES_SECRET": "test",
+           "SPACES_READ_YOUR_WRITES_TIMEOUT": "0.5"}
+    server = Server(tmp_path / "data", env, ("--no-background-workers",))
+    worker = None
+    try:
+        http = server.start()
+        host = register(http, "host")
+        space = http.post("/v1/spaces", json={"title": "Fed apart"}, headers=host.auth).json()["id"]
+        position = http.post(f"/v1/spaces/{space}/launch", headers=host.auth).json()["position"]
+        listing = {"after": position}
+        assert http.get("/v1/spaces", params=listing).status_code == 503  # nothing feeds them yet
+
+        worker = Worker("project", Settings(database_url=database_url, secret="test",
+                                            data_dir=tmp_path / "worker"), tmp_path, "project")
+        assert eventually(lambda: http.get("/v1/spaces", params=listing).status_code == 200, 60), \
+            worker.output()
+        assert [s["id"] for s in http.get("/v1/spaces", params=listing).json()["items"]] == [space]
+        auditor = {"Authorization": "Bearer " + spaces(
+            "auditor-token", "ann", data_dir=server.data_dir, env=server.env).strip()}
+        verdict = {}
+
+        def chained() -> bool:
+            verdict.update(http.get("/v1/audit/verify", headers=auditor).json())
+            return verdict["checked"] >= position
+
+        assert eventually(chained, 10), verdict
+        assert verdict["intact"]
+    finally:
+        if worker:
+            worker.stop()
         server.stop()
