@@ -138,10 +138,12 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
         system.live.subscribe(live_to_kafka)
         system.background.append(live_to_kafka)
     elif run_workers:
+        runner.feed_from(system.store_feed)
         system.background.append(runner)
     else:
         system.progress = PolledProgress(views)
     if run_workers:
+        system.chain.feed_from(system.store_feed)
         system.background.append(system.chain)
     if workers is not False and (workers or not settings.kafka_bootstrap or settings.run_workers):
         system.background.append(RetentionJob(app, settings.data_dir / "recordings",
@@ -162,10 +164,12 @@ def relay_process(system: System) -> list[Any]:
 
 def projection_process(system: System) -> list[Any]:
     """What `spaces project` runs: a Kafka projection worker, or without Kafka the runner
-    fed from the store, woken by NOTIFY, and the hash chain."""
+    and the hash chain, both fed by one reader of the log, woken by NOTIFY."""
     if system.settings.kafka_bootstrap:
         return [projection_worker(system)]
-    return [system.notifications, system.projections, system.chain]
+    system.projections.feed_from(system.store_feed)
+    system.chain.feed_from(system.store_feed)
+    return [system.notifications, system.store_feed, system.projections, system.chain]
 
 
 def relay(system: System) -> Any:

@@ -22,7 +22,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, RecordConflictError
+from eventsourcing.persistence import IntegrityError, RecordConflictError, Recording
 
 from application.aggregate_cache import ABSENT, AggregateCache
 from application.group_commit import GroupCommit, Submission, UnitOfWork
@@ -78,7 +78,9 @@ class SpacesApplication(Application[UUID]):
         super().__init__(env)
         self.stage_limit = stage_limit
         self.clock = clock
-        self.saved_listeners: list[Callable[[], None]] = []  # woken after events are stored
+        # called with the notifications of every save here, and with none when another
+        # process is known to have stored events
+        self.saved_listeners: list[Callable[[list[Any]], None]] = []
         self.cache = AggregateCache(cache_size)
         self._local = threading.local()  # the committer thread's unit of work
         self._group_commit = GroupCommit(self._run_batch) if group_commit else None
@@ -376,7 +378,6 @@ class SpacesApplication(Application[UUID]):
             raise
         self.cache.keep(aggregates)
         position = recordings[-1].notification.id if recordings else self.position()
-        self._saved()
         return Outcome(subject_id, position)
 
     def _run_batch(self, batch: list[Submission]) -> None:
@@ -413,9 +414,11 @@ class SpacesApplication(Application[UUID]):
             position = recordings[end - 1].notification.id if end > start else last
             submission.done.set_result(Outcome(outcome.id, position)
                                        if isinstance(outcome, Outcome) else outcome)
-        if recordings:
-            self._saved()
 
-    def _saved(self) -> None:
-        for listener in self.saved_listeners:
-            listener()
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        recordings = super().save(*objs, **kwargs)
+        if recordings:
+            notifications = [recording.notification for recording in recordings]
+            for listener in self.saved_listeners:
+                listener(notifications)
+        return recordings

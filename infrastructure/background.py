@@ -1,14 +1,17 @@
 """Work that runs in a thread of its own beside the server: `BackgroundThread` (start, stop,
-`run` until stopped) and `WokenLoop`, a step run soon after every save in this process and
-every `poll_interval` seconds for what other processes store; a failing step is logged and
-tried again a second later. With `gather`, a wake-up waits that long first, so one step
-covers many saves."""
+`run` until stopped) and `WokenLoop`, a reader of the notification log whose step runs soon
+after every save in this process (which hands it the saved events) and every
+`poll_interval` seconds for what other processes store; a failing step is logged and tried
+again a second later. With `gather`, a wake-up waits that long first, so one step covers
+many saves. `feed_from(follower)` makes it take the events a `LogFollower` reads instead."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from typing import Any
+
+from infrastructure.log_tail import LogTail
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,8 @@ class WokenLoop(BackgroundThread):
         self.poll_interval = poll_interval
         self.gather = gather
         self.ready = False  # a step has succeeded since it started
+        self.tail = LogTail(app.recorder)
+        self._fed = False
         self._wake = threading.Event()
 
     def step(self) -> None:
@@ -48,8 +53,19 @@ class WokenLoop(BackgroundThread):
     def wake(self) -> None:
         self._wake.set()
 
+    def offer(self, notifications: list[Any]) -> None:
+        """Newly stored events (none: only a wake-up); the next step starts with them."""
+        self.tail.offer(notifications)
+        self._wake.set()
+
+    def feed_from(self, follower: Any) -> None:
+        self.tail = LogTail(self.app.recorder, known_end=lambda: follower.position)
+        follower.subscribe(self.offer)
+        self._fed = True
+
     def start(self) -> None:
-        self.app.saved_listeners.append(self._wake.set)
+        if not self._fed:
+            self.app.saved_listeners.append(self.offer)
         super().start()
 
     def stop(self) -> None:

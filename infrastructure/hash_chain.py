@@ -65,6 +65,9 @@ class HashChain(WokenLoop):
 
     def extend(self) -> int:
         """Chains every event committed so far; returns how many it chained."""
+        return self._extend(fed=False)
+
+    def _extend(self, fed: bool) -> int:
         chained = 0
         while True:
             with self.db.transaction() as cursor:
@@ -72,8 +75,7 @@ class HashChain(WokenLoop):
                 cursor.execute("SELECT position, link FROM event_chain ORDER BY position DESC LIMIT 1")
                 head = cursor.fetchone()
                 position, previous = (head[0], bytes.fromhex(head[1])) if head else (0, GENESIS)
-                batch = self.app.recorder.select_notifications(
-                    start=position, limit=self.batch_size, inclusive_of_start=False)
+                batch = self.tail.after(position, self.batch_size, fed)
                 rows = []
                 for notification in batch:
                     previous = self.link(previous, notification)
@@ -81,11 +83,11 @@ class HashChain(WokenLoop):
                 if rows:
                     cursor.executemany("INSERT INTO event_chain (position, link) VALUES (?, ?)", rows)
             chained += len(batch)
-            if len(batch) < self.batch_size:
+            if self.tail.exhausted(batch, self.batch_size):
                 return chained
 
     def step(self) -> None:
-        self.extend()
+        self._extend(fed=True)
 
     # -- verifying ---------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Follows the event store's notification log from the moment it starts: every batch of
 events stored afterwards is handed, in order, to each subscriber. One follower per
-process (`System.store_feed`) serves the aggregate cache, the live stream and the media
-feed, so each batch is read from the store once."""
+process (`System.store_feed`) serves the aggregate cache, the projections and the hash
+chain when they run here, the live stream and the media feed, so each batch is read from
+the store at most once, and what this process stores is not read back at all."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from infrastructure.background import WokenLoop
 
 log = logging.getLogger(__name__)
 Subscriber = Callable[[list[Any]], None]
+BATCH = 500
 
 
 class LogFollower(WokenLoop):
@@ -29,11 +31,12 @@ class LogFollower(WokenLoop):
             self._subscribers.remove(on_batch)
 
     def step(self) -> None:
-        while batch := self.app.recorder.select_notifications(
-                start=self.position, limit=500, inclusive_of_start=False):
-            self.position = batch[-1].id
+        while batch := self.tail.after(self.position, BATCH):
             for on_batch in list(self._subscribers):
                 try:
                     on_batch(batch)
                 except Exception:  # one failing subscriber must not starve the others
                     log.exception("%s: %s failed on a batch", self.name, on_batch)
+            self.position = batch[-1].id  # after the hand-over: see LogTail's known_end
+            if self.tail.exhausted(batch, BATCH):
+                return

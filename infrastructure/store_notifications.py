@@ -29,7 +29,7 @@ class StoreNotifications(BackgroundThread):
                     while not self._stopped.is_set():
                         if any(True for _ in connection.notifies(timeout=1.0, stop_after=1)):
                             for listener in list(self.app.saved_listeners):
-                                listener()
+                                listener([])  # the events themselves are in the log
             except psycopg.Error as error:
                 log.warning("not listening for stored events (%s); retrying", error)
                 self._stopped.wait(1.0)

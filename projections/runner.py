@@ -51,26 +51,29 @@ class ProjectionRunner(WokenLoop):
     # -- running ---------------------------------------------------------------------------
 
     def step(self) -> None:
-        self.catch_up()
+        self._catch_up(fed=True)
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Processes every event recorded so far; returns how many it processed."""
-        processed = 0
-        while count := self._process_batch():
-            processed += count
-            if progress:
-                progress(processed)
-        return processed
+        return self._catch_up(progress)
 
-    def _process_batch(self) -> int:
+    def _catch_up(self, progress: Callable[[int], None] | None = None, fed: bool = False) -> int:
+        processed = 0
+        while True:
+            batch = self._process_batch(fed)
+            processed += len(batch)
+            if progress and batch:
+                progress(processed)
+            if self.tail.exhausted(batch, self.batch_size):
+                return processed
+
+    def _process_batch(self, fed: bool) -> list[Any]:
         with self.views.transaction() as cursor:
             self.views.serialize(cursor, "projection-runner")
             cursor.execute("SELECT name, position FROM projection_positions")
             positions = {row[0]: row[1] for row in cursor.fetchall()}
             start = min(positions.get(p.name, 0) for p in self.projections)
-            notifications = self.app.recorder.select_notifications(
-                start=start, limit=self.batch_size, inclusive_of_start=False
-            )
+            notifications = self.tail.after(start, self.batch_size, fed)
             for notification in notifications:
                 event = self.app.mapper.to_domain_event(notification)
                 for projection in self.projections:
@@ -78,17 +81,16 @@ class ProjectionRunner(WokenLoop):
                         projection.process(event, notification.id, cursor)
             if notifications:
                 last = notifications[-1].id
-                for projection in self.projections:
-                    cursor.execute(
-                        "INSERT INTO projection_positions (name, position) VALUES (?, ?) "
-                        "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                        (projection.name, max(last, positions.get(projection.name, 0))),
-                    )
+                cursor.executemany(
+                    "INSERT INTO projection_positions (name, position) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                    [(p.name, max(last, positions.get(p.name, 0))) for p in self.projections],
+                )
         position = notifications[-1].id if notifications else start
         with self._caught_up:
             self._position = max(self._position, position)
             self._caught_up.notify_all()
-        return len(notifications)
+        return notifications
 
     # -- read-your-writes ------------------------------------------------------------------
 

@@ -134,6 +134,20 @@ class SharedStoreBehaviour(ApplicationBehaviour):
         follower.subscribe(app.cache.follow)
         return follower
 
+    def test_the_store_feed_hands_on_saves_made_here_without_reading_them_back(self, app, other):
+        follower = self.followed(app)
+        app.saved_listeners.append(follower.offer)  # what start() does, without the thread
+        seen, reads = [], []
+        follower.subscribe(lambda batch: seen.extend(n.id for n in batch))
+        select = app.recorder.select_notifications
+        app.recorder.select_notifications = lambda **kw: reads.append(kw) or select(**kw)
+        self.accounts(app, "here")
+        follower.step()
+        assert (seen, reads) == ([app.position()], [])
+        self.accounts(other, "elsewhere")
+        follower.step()
+        assert seen == [app.position() - 1, app.position()] and reads
+
     def test_a_block_made_elsewhere_holds_here_once_followed(self, app, other):
         host, troll = self.accounts(app, "host", "troll")
         space_id = app.create_space(host, "Show").id

@@ -76,7 +76,7 @@ def test_a_space_in_the_browser_from_launch_to_end(server, browsers):
     removal.get_by_label("Reason for removal").fill("test")
     removal.get_by_role("button", name="Remove", exact=True).click()
     expect(fan_page.locator("#notice")).to_have_text("You were removed from this Space.")
-    assert fan_page.evaluate("() => window.spacesHearing()") is None  # no longer listening
+    fan_page.wait_for_function("() => window.spacesHearing() === null", timeout=5000)  # no longer listening
     expect(host_page.locator("[data-speaker=fan]")).to_have_count(0)
 
     host_page.get_by_role("button", name="End the Space").click()
