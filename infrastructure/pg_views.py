@@ -1,7 +1,7 @@
 """The read-model database on PostgreSQL, with the interface of the SQLite one.
 
 Projection SQL is written once with `?` placeholders; the cursor here translates them.
-Client-side binding (ClientCursor) lets `? IS NULL` work without declaring types.
+Reads bind client-side (ClientCursor), which lets `? IS NULL` work without declaring types.
 
 Locks: every view transaction takes a shared advisory lock; a rebuild takes it
 exclusively for its whole run, so workers pause while the views are replaced.
@@ -51,8 +51,11 @@ class PostgresViewDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[TranslatingCursor]:
-        with self.pool.connection() as connection, connection.transaction():
-            cursor = connection.cursor()
+        # Writes go out pipelined and bound server-side, so statements a connection runs
+        # again and again (a projection's INSERT) are parsed and planned once.
+        with self.pool.connection() as connection, connection.pipeline(), \
+                connection.transaction():
+            cursor = psycopg.Cursor(connection)
             if not getattr(self._local, "exclusive", False):
                 cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", (VIEWS_LOCK,))
             yield TranslatingCursor(cursor)
