@@ -6,7 +6,7 @@ with the relay and the projection worker as processes of their own (Kafka).
 Each request is a real command (a report in one of many live Spaces, so each loads a
 Space, checks its rules and the reporter's block status, and stores an event). After the
 load, "views" says how long the read models took to include the last command.
-Run: .venv/bin/python bench/commands.py [--seconds 10] [--connections 32]
+Run: .venv/bin/python bench/commands.py [--seconds 10] [--connections 32] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 import tempfile
 import time
 import uuid
@@ -104,25 +105,39 @@ def views_catch_up(http) -> float:
     return time.perf_counter() - started
 
 
+PATHS = (
+    ("plain", "api", "(a) one save per request"),
+    ("grouped", "api", "(b) group commit"),
+    ("grouped", "project", "(b) group commit, views fed by spaces project"),
+    ("grouped", "kafka", "(b) group commit, relay + project via Kafka"),
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--spaces", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every path this many times, taking turns; each row is "
+                             "the round with the median commands/s (this machine's speed drifts)")
     args = parser.parse_args()
     env = services_env()
+    runs: dict[str, list[dict[str, float]]] = {label: [] for *_, label in PATHS}
+    for round_number in range(1, args.rounds + 1):
+        for mode, views_fed_by, label in PATHS:
+            runs[label].append(measure(mode, views_fed_by, env, args))
+            print(f"round {round_number}/{args.rounds}: {label}: "
+                  f"{runs[label][-1]['requests_per_second']:.0f} commands/s", file=sys.stderr)
     print(f"{'write path':<46}{'commands/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}"
-          f"{'views s':>8}")
-    for mode, views_fed_by, label in (
-        ("plain", "api", "(a) one save per request"),
-        ("grouped", "api", "(b) group commit"),
-        ("grouped", "project", "(b) group commit, views fed by spaces project"),
-        ("grouped", "kafka", "(b) group commit, relay + project via Kafka"),
-    ):
-        f = measure(mode, views_fed_by, env, args)
+          f"{'views s':>8}{'rounds':>14}")
+    for label, figures in runs.items():
+        ordered = sorted(figures, key=lambda f: f["requests_per_second"])
+        f = ordered[len(ordered) // 2]
+        spread = f"{ordered[0]['requests_per_second']:.0f}–{ordered[-1]['requests_per_second']:.0f}"
         print(f"{label:<46}{f['requests_per_second']:>11.0f}{f['p50_ms']:>8.1f}"
-              f"{f['p99_ms']:>8.1f}{f['errors']:>7.0f}{f['views_s']:>8.1f}", flush=True)
+              f"{f['p99_ms']:>8.1f}{f['errors']:>7.0f}{f['views_s']:>8.1f}{spread:>14}")
 
 
 if __name__ == "__main__":

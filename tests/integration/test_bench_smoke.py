@@ -1,4 +1,4 @@
-"""The media benchmark's smoke run: both ways work end to end and print their figures."""
+"""Smoke runs of the benchmarks: every way they compare works end to end and prints figures."""
 
 import subprocess
 import sys
@@ -17,3 +17,15 @@ def test_the_media_benchmark_runs_both_ways():
         assert float(row[4]) >= 90.0  # the worst listener got (nearly) every packet
     mix = rows[1]
     assert float(mix[5]) < 150.0  # speaker -> listener median, tone bursts timed end to end
+
+
+def test_the_commands_benchmark_measures_every_write_path(servers):
+    done = subprocess.run([sys.executable, str(ROOT / "bench/commands.py"), "--seconds", "1",
+                           "--people", "10", "--spaces", "10"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("(")]
+    assert len(rows) == 4, done.stdout
+    for row in rows:
+        figures = row[46:].split()
+        assert float(figures[0]) > 0 and figures[3] == "0", row  # commands/s, errors
