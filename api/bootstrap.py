@@ -184,7 +184,7 @@ def projection_worker(system: System) -> Any:
 
     s = system.settings
     return ProjectionWorker(system.app, system.views, s.kafka_bootstrap, s.kafka_topic,
-                            s.projection_group, worker_id=s.worker_id)
+                            s.projection_group, worker_id=s.worker_id, partitions=s.kafka_partitions)
 
 
 def _through_kafka(system: System, run_workers: bool) -> None:

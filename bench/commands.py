@@ -101,7 +101,8 @@ def views_catch_up(http) -> float:
     metrics = http.get("/metrics").text
     position = int(float(re.search(r"^spaces_event_store_position (\S+)", metrics, re.M).group(1)))
     while http.get("/v1/spaces", params={"after": position}, timeout=30).status_code == 503:
-        pass
+        if time.perf_counter() - started > 120:
+            raise SystemExit(f"the views did not reach position {position} within 120 s")
     return time.perf_counter() - started
 
 

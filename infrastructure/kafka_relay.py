@@ -39,7 +39,7 @@ def create_relay_tables(database_url: str) -> None:
 
 
 def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="spaces-relay-admin")
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="spaces-admin")
     try:
         admin.create_topics([NewTopic(topic, partitions, 1)])
     except TopicAlreadyExistsError:

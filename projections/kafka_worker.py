@@ -20,6 +20,7 @@ from kafka.errors import KafkaError
 
 from infrastructure.background import BackgroundThread
 from infrastructure.kafka_messages import notification_of
+from infrastructure.kafka_relay import ensure_topic
 from projections.base import Projection
 from projections.runner import all_projections
 
@@ -40,13 +41,15 @@ def create_worker_tables(views: Any) -> None:
 
 class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
     def __init__(self, app: Any, views: Any, bootstrap: str, topic: str, group: str,
-                 projections: list[Projection] | None = None, worker_id: str | None = None):
+                 projections: list[Projection] | None = None, worker_id: str | None = None,
+                 partitions: int = 3):
         BackgroundThread.__init__(self, "projection-worker")
         self.mapper = app.mapper
         self.views = views
         self.bootstrap = bootstrap
         self.topic = topic
         self.group = group
+        self.partitions = partitions
         self.projections = projections or all_projections()
         self.worker_id = worker_id
         self.name = worker_id or f"{socket.gethostname()}:{os.getpid()}"
@@ -64,6 +67,9 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
                 self._stopped.wait(1.0)
 
     def _consume(self) -> None:
+        # Joining the group before the relay has created the topic left kafka-python 3.0.12
+        # spinning in its coordinator lookup, with no partitions, for good.
+        ensure_topic(self.bootstrap, self.topic, self.partitions)
         consumer = self._consumer = KafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=self.group, client_id=self.name,
             group_instance_id=self.worker_id, session_timeout_ms=10_000,

@@ -129,3 +129,20 @@ def test_of_two_relays_only_one_publishes_and_the_other_takes_over(kafka_setting
         for relay in relays:
             relay.stop()
         system.close()
+
+
+def test_a_projection_worker_started_before_the_topic_exists_gets_its_partitions(
+        kafka_settings, tmp_path):
+    system = build(kafka_settings, workers=False)
+    worker = Worker("project", kafka_settings, tmp_path, "early-worker")
+    relay = None
+    try:
+        time.sleep(2)  # the worker is in the group before the relay creates the topic
+        relay = Worker("relay", kafka_settings, tmp_path, "relay")
+        target = many_events(system.app, spaces=50)
+        assert system.progress.wait_for(target, timeout=60), worker.output()[-3000:]
+    finally:
+        if relay:
+            relay.stop()
+        worker.stop()
+        system.close()
