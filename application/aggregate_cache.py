@@ -61,13 +61,15 @@ class AggregateCache:
             behind = self._seen.get(aggregate_id, 0) > found.version
         return deepcopy(found), behind
 
-    def keep(self, aggregates: Iterable[Any]) -> None:
-        """Loaded or saved aggregates; one older than the cached one is ignored."""
+    def keep(self, aggregates: Iterable[Any], *, handed_over: bool = False) -> None:
+        """Loaded or saved aggregates; one older than the cached one is ignored. Kept as
+        copies, unless `handed_over`: the caller will not touch them again."""
         with self._lock:
             for aggregate in aggregates:
                 cached = self._entries.get(aggregate.id)
                 if cached is None or cached is ABSENT or cached.version < aggregate.version:
-                    self._entries.keep(aggregate.id, deepcopy(aggregate))
+                    self._entries.keep(aggregate.id,
+                                       aggregate if handed_over else deepcopy(aggregate))
 
     def keep_absent(self, aggregate_id: UUID) -> None:
         with self._lock:

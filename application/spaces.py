@@ -408,7 +408,7 @@ class SpacesApplication(Application[UUID]):
             for submission, *_ in decided:
                 submission.done.set_exception(error)
             return
-        self.cache.keep(unit.aggregates.values())
+        self.cache.keep(unit.aggregates.values(), handed_over=True)  # the batch is over
         last = recordings[-1].notification.id if recordings else self.position()
         for submission, outcome, start, end in decided:
             position = recordings[end - 1].notification.id if end > start else last
