@@ -1,7 +1,7 @@
 """The events stored after a position, in the order of the notification log: taken from
 batches handed over (`offer`) when they carry on exactly from that position (as many such
-batches at once as come to `limit`), else read from the log. Spares a process reading back what it has just stored, or what its store feed has
-just read.
+batches at once as come to `limit`), else read from the log. Spares a process reading back
+what it has just stored, or what its store feed has just read.
 
 A handed-over batch is used only when its first event is the one right after the position:
 the log's ids are assigned under the store's lock, so nothing committed can sit between
