@@ -107,7 +107,10 @@ async function spacePage(id) {
 }
 
 async function refresh() {
-  try { room.view = (await api(`/v1/spaces/${room.id}`)).data; render(); } catch (error) { say(error.message); }
+  try { room.view = (await api(`/v1/spaces/${room.id}`)).data; render(); } catch (error) {
+    if (error.status === 403) leaveAudio();  // removed or blocked: may come before the stream says so
+    say(error.message);
+  }
 }
 
 function me() { return session && session.id; }
