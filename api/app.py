@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     app.add_middleware(idempotency.IdempotencyMiddleware)
     app.add_middleware(metrics.MetricsMiddleware)  # outermost: replays are counted too
     problems.install(app)
-    # FastAPI tries the routes in this order, some microseconds each: the Spaces' own
+    # FastAPI tries the routes in this order, about a microsecond each: the Spaces' own
     # routes (their reads, commands, reactions, stream and audio) come first.
     if role == "api":
         routers = [spaces.router, spaces.feed_router, stage.router, moderation.router,

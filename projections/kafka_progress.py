@@ -7,10 +7,9 @@ up to those offsets, the views include P.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from projections.runner import views_position
+from projections.runner import poll_until, views_position
 
 
 class KafkaViewsProgress:
@@ -44,19 +43,16 @@ class KafkaViewsProgress:
         return max(caught_up, self._rebuilt_up_to())
 
     def wait_for(self, position: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        targets: dict[int, int] | None = None
-        pause = 0.001
-        while True:
+        targets: dict[int, int] | None = None  # partition -> offset holding `position`
+
+        def caught_up() -> bool:
+            nonlocal targets
             if targets is None and self.relay_position() >= position:
                 targets = {p["partition"]: p["published_offset"] for p in self.partitions()}
             if targets is not None:
                 applied = {p["partition"]: p["applied_offset"] for p in self.partitions()}
                 if all(applied.get(k, -1) >= offset for k, offset in targets.items()):
                     return True
-            if self._rebuilt_up_to() >= position:
-                return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(pause)
-            pause = min(pause * 2, 0.02)
+            return self._rebuilt_up_to() >= position
+
+        return poll_until(caught_up, timeout)

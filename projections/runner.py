@@ -145,11 +145,17 @@ class PolledProgress:
         return views_position(self.views)
 
     def wait_for(self, position: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        pause = 0.001
-        while views_position(self.views) < position:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(pause)
-            pause = min(pause * 2, 0.02)
-        return True
+        return poll_until(lambda: views_position(self.views) >= position, timeout)
+
+
+def poll_until(condition: Callable[[], bool], timeout: float) -> bool:
+    """Asks `condition` again and again, from 1 ms apart up to 20 ms apart, until it holds
+    (True) or `timeout` seconds have passed (False)."""
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
+    return True
