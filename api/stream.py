@@ -139,6 +139,7 @@ class StreamHub:
                 spaces[space_id] = self.app.space(notification.originator_id)
             event = self.app.mapper.to_domain_event(notification)
             for message in self._messages(event, spaces[space_id]):
+                message.data["position"] = notification.id  # the page reads views ?after= it
                 self._loop.call_soon_threadsafe(self._deliver, space_id, message)
 
     def _on_live(self, space_id: str, kind: str, payload: dict[str, Any]) -> None:

@@ -4,7 +4,27 @@ const app = $("#app");
 const session = JSON.parse(localStorage.getItem("spaces.session") || "null");
 const EMOJI = ["👏", "❤️", "😂", "🔥", "🙏", "💯"];
 
-async function api(path, { method = "GET", body, sdp } = {}) {
+// The highest event store position this page wrote or was told of: view reads pass it as
+// ?after= so a page never shows views older than what it just did or heard on the stream.
+// Kept per tab across navigations; forgotten if the views cannot reach it (a reset server).
+let reached = Number(sessionStorage.getItem("spaces.reached") || 0);
+function reach(position) {
+  if (typeof position === "number" && position > reached) sessionStorage.setItem("spaces.reached", reached = position);
+}
+
+async function api(path, options = {}) {
+  if ((options.method || "GET") !== "GET" || !reached) return request(path, options);
+  try {
+    return await request(`${path}${path.includes("?") ? "&" : "?"}after=${reached}`, options);
+  } catch (error) {
+    if (error.status !== 503) throw error;
+    sessionStorage.removeItem("spaces.reached");
+    reached = 0;
+    return request(path, options);
+  }
+}
+
+async function request(path, { method = "GET", body, sdp } = {}) {
   const headers = {};
   if (session) headers.Authorization = `Bearer ${session.token}`;
   if (sdp !== undefined) headers["Content-Type"] = "application/sdp";
@@ -14,6 +34,7 @@ async function api(path, { method = "GET", body, sdp } = {}) {
   const type = response.headers.get("content-type") || "";
   const data = type.includes("json") ? await response.json() : await response.text();
   if (!response.ok) throw Object.assign(new Error(data.detail || response.statusText), { status: response.status, response, data });
+  reach(data?.position);
   return { data, response };
 }
 
@@ -212,12 +233,13 @@ function hostPanel() {
 function follow() {
   const query = session ? `?access_token=${encodeURIComponent(session.token)}` : "";
   const stream = room.stream = new EventSource(`/v1/spaces/${room.id}/stream${query}`);
-  for (const kind of ["stage", "switches", "state", "listeners"]) stream.addEventListener(kind, refresh);
+  const refreshAfter = (event) => { reach(JSON.parse(event.data).position); refresh(); };
+  for (const kind of ["stage", "switches", "state", "speak_request"]) stream.addEventListener(kind, refreshAfter);
+  stream.addEventListener("listeners", refresh);
   stream.addEventListener("snapshot", (event) => {
     room.invited = !!JSON.parse(event.data).invited;
     refresh();
   });
-  stream.addEventListener("speak_request", refresh);
   stream.addEventListener("invitation", () => { room.invited = true; render(); say("The host invites you to speak."); });
   stream.addEventListener("reactions", (event) => showReactions(JSON.parse(event.data)));
   stream.addEventListener("talking", (event) => { room.talking = new Set(JSON.parse(event.data).speakers); render(); });
@@ -227,7 +249,12 @@ function follow() {
     render();
   });
   stream.addEventListener("removed", () => { leaveAudio(); stream.close(); room.ended = true; say("You were removed from this Space."); });
-  stream.addEventListener("ended", async () => { leaveAudio(); stream.close(); room.ended = true; await refresh(); say("This Space has ended."); });
+  stream.addEventListener("ended", async (event) => {
+    leaveAudio(); stream.close(); room.ended = true;
+    reach(JSON.parse(event.data).position);
+    await refresh();
+    say("This Space has ended.");
+  });
 }
 
 function showReactions(counts) {

@@ -81,6 +81,8 @@ def test_every_viewer_sees_what_changes_and_only_what_is_theirs(server):
             await web.put(f"{base}/speakers/{fan.id}", headers=host.auth)
             stage = await anonymous.wait_for("stage")
             assert fan.id in [s["id"] for s in stage["data"]["speakers"]]
+            seen_by_views = await web.get(f"{base}?after={stage['data']['position']}")
+            assert fan.id in [s["id"] for s in seen_by_views.json()["speakers"]]
             assert "speak_request" not in fan_view.kinds() + anonymous.kinds()
 
             for who, emoji in [(fan, "🔥"), (fan, "🔥"), (troll, "🔥"), (troll, "👏")]:
