@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -25,6 +26,11 @@ from projections.base import Projection
 from projections.runner import all_projections
 
 log = logging.getLogger(__name__)
+
+SESSION_TIMEOUT_MS = 10_000
+# A rebalance still unfinished after this long will not finish: the broker has dropped a
+# member that sends no heartbeats by then. The worker starts over with a new consumer.
+STALLED_REBALANCE_SECONDS = SESSION_TIMEOUT_MS / 1000 + 2
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS kafka_positions (topic TEXT NOT NULL, partition INTEGER NOT NULL, "
@@ -56,6 +62,7 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
         self.applied = 0
         self.ready = False  # it has been given its partitions
         self._consumer: KafkaConsumer | None = None
+        self._rebalancing_since: float | None = None
         create_worker_tables(views)
 
     def run(self) -> None:
@@ -72,18 +79,41 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
         ensure_topic(self.bootstrap, self.topic, self.partitions)
         consumer = self._consumer = KafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=self.group, client_id=self.name,
-            group_instance_id=self.worker_id, session_timeout_ms=10_000,
+            group_instance_id=self.worker_id, session_timeout_ms=SESSION_TIMEOUT_MS,
             heartbeat_interval_ms=1_000, enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_records=500, fetch_max_wait_ms=5,
         )
         try:
+            self._rebalancing_since = time.monotonic()
             consumer.subscribe([self.topic], listener=self)
+            self._learn_partitions(consumer)
             while not self._stopped.is_set():
+                if self._rebalance_stalled():
+                    log.warning("projection worker: rebalance unfinished after %.0f s; "
+                                "starting over with a new consumer", STALLED_REBALANCE_SECONDS)
+                    return
                 for partition, messages in consumer.poll(timeout_ms=100).items():
                     self._apply(partition, messages)
                     consumer.commit_async()  # for tools that watch the group; PostgreSQL is the truth
         finally:
             consumer.close()
+
+    def _learn_partitions(self, consumer: KafkaConsumer) -> None:
+        """Have the subscribed consumer see the topic's partitions before it joins the group.
+
+        Joining first gets an empty assignment and a second rebalance as soon as the
+        partitions appear; kafka-python 3.0.12 can drop that rebalance's result (a poll
+        that times out while it is in flight never applies it), leaving the worker with
+        no partitions until the broker evicts it.
+        """
+        deadline = time.monotonic() + 10
+        while (not consumer.partitions_for_topic(self.topic) and time.monotonic() < deadline
+               and not self._stopped.wait(0.05)):
+            pass
+
+    def _rebalance_stalled(self) -> bool:
+        since = self._rebalancing_since
+        return since is not None and time.monotonic() - since > STALLED_REBALANCE_SECONDS
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         for partition in assigned:
@@ -94,10 +124,12 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
                 self._consumer.seek_to_beginning(partition)
             else:
                 self._consumer.seek(partition, row["last_offset"] + 1)
+        self._rebalancing_since = None
         self.ready = True
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        pass  # every batch is already committed with its effects
+        # Every batch is already committed with its effects; only note a rebalance began.
+        self._rebalancing_since = time.monotonic()
 
     def _apply(self, partition: TopicPartition, messages: list[Any]) -> None:
         with self.views.transaction() as cursor:

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from api.bootstrap import build, projection_worker
+from projections import kafka_worker
 from tests.integration.conftest import services
 from tests.integration.faults import Worker, assert_views_equal_a_rebuild, eventually, many_events
 from tests.integration.kafka_topic import positions_of, read_topic
@@ -145,4 +146,23 @@ def test_a_projection_worker_started_before_the_topic_exists_gets_its_partitions
         if relay:
             relay.stop()
         worker.stop()
+        system.close()
+
+
+def test_a_projection_worker_whose_rebalance_stalls_starts_over_and_catches_up(
+        kafka_settings, monkeypatch):
+    monkeypatch.setattr(kafka_worker, "STALLED_REBALANCE_SECONDS", 3.0)
+    system = build(kafka_settings)
+    worker = next(w for w in system.background if isinstance(w, kafka_worker.ProjectionWorker))
+    system.start()
+    try:
+        play(system.app)
+        assert system.progress.wait_for(system.app.position(), timeout=30)
+        stalled_consumer = worker._consumer
+        worker.on_partitions_revoked([])  # a rebalance begins and its assignment never comes
+        assert eventually(lambda: worker._consumer is not stalled_consumer, timeout=30)
+        target = many_events(system.app, spaces=20)
+        assert system.progress.wait_for(target, timeout=30), system.progress.partitions()
+        assert_views_equal_a_rebuild(system)
+    finally:
         system.close()
