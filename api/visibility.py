@@ -12,11 +12,11 @@ from projections.spaces import SpaceQueries
 
 
 def visible_space(system: System, space_id: str, caller: Caller | None) -> dict[str, Any]:
+    if caller is None and not system.settings.anonymous_listening:
+        raise Problem(401, "This server asks listeners to sign in.", {"WWW-Authenticate": "Bearer"})
     row = SpaceQueries(system.views).space(space_id)
     if row is None:
         raise Problem(404, f"No Space has the id {space_id!r}.")
-    if caller is None and not system.settings.anonymous_listening:
-        raise Problem(401, "This server asks listeners to sign in.", {"WWW-Authenticate": "Bearer"})
     hosting = is_host(row, caller)
     if caller is not None and caller.role == USER and not hosting:
         why = SpaceQueries(system.views).is_kept_out(space_id, row["host_id"], caller.subject)

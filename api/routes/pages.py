@@ -7,7 +7,7 @@ from html import escape
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from api.deps import OptionalCaller, SystemDep
+from api.deps import CaughtUp, OptionalCaller, SystemDep
 from api.problems import Problem
 from api.visibility import visible_space
 from projections.spaces import SpaceQueries
@@ -20,7 +20,7 @@ def home() -> HTMLResponse:
     return HTMLResponse(_page("Spaces", "<p>Loading…</p>"))
 
 
-@router.get("/s/{space_id}", response_class=HTMLResponse)
+@router.get("/s/{space_id}", response_class=HTMLResponse, dependencies=[CaughtUp])
 def public_page(space_id: str, caller: OptionalCaller, system: SystemDep) -> HTMLResponse:
     """The shareable link: the web app's Space page, with the Space's summary in the HTML."""
     try:

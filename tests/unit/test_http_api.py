@@ -172,16 +172,18 @@ def test_reactions_are_rate_limited_per_user(make_client):
 def test_anonymous_listening_is_a_setting(make_client):
     closed = make_client(anonymous_listening=False)
     host = register(closed, "host")
-    space = live_space(closed, host)
+    space = closed.post("/v1/spaces", json={"title": "Show"}, headers=host.auth).json()["id"]
+    launched = closed.post(f"/v1/spaces/{space}/launch", headers=host.auth).json()
     assert_problem(closed.get(f"/v1/spaces/{space}"), 401)
-    assert closed.get(f"/v1/spaces/{space}", headers=host.auth).status_code == 200
+    assert closed.get(f"/v1/spaces/{space}", params={"after": launched["position"]},
+                      headers=host.auth).status_code == 200
 
 
 def test_the_public_page_names_the_space_and_says_when_it_ended(client):
     host = register(client, "host")
     space = client.post("/v1/spaces", json={"title": "<Night> show"}, headers=host.auth).json()["id"]
-    client.post(f"/v1/spaces/{space}/launch", headers=host.auth)
-    page = client.get(f"/s/{space}", params={})
+    launched = client.post(f"/v1/spaces/{space}/launch", headers=host.auth).json()
+    page = client.get(f"/s/{space}", params={"after": launched["position"]})
     assert page.status_code == 200 and "&lt;Night&gt; show" in page.text and "@host" in page.text
     ended = client.post(f"/v1/spaces/{space}/end", headers=host.auth).json()
     client.get("/v1/spaces", params={"after": ended["position"]})
