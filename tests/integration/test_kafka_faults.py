@@ -166,3 +166,19 @@ def test_a_projection_worker_whose_rebalance_stalls_starts_over_and_catches_up(
         assert_views_equal_a_rebuild(system)
     finally:
         system.close()
+
+
+def test_a_new_projection_worker_gets_every_partition_in_its_first_assignment(kafka_settings):
+    system = build(kafka_settings, workers=False)
+    worker = projection_worker(system)  # the first in its group, on a topic not created yet
+    assignments = []
+    assign = worker.on_partitions_assigned
+    worker.on_partitions_assigned = lambda assigned: (
+        assignments.append(sorted(p.partition for p in assigned)), assign(assigned))
+    worker.start()
+    try:
+        assert eventually(lambda: worker.ready, timeout=30)
+        assert assignments == [[0, 1, 2]]  # no empty first generation, no second rebalance
+    finally:
+        worker.stop()
+        system.close()
