@@ -43,7 +43,7 @@ class BurstTrack(ToneTrack):
 
     async def recv(self):
         frame = await super().recv()
-        position = (self._sent - 1) % 25  # frames within a 500 ms period
+        position = (self.sent - 1) % 25  # frames within a 500 ms period
         if position >= 5:
             frame = self._silence(frame)
         elif position == 0:

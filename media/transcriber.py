@@ -3,8 +3,9 @@
 The mix hands over each 20 ms frame it decoded anyway (only while transcripts are on and
 the speaker is audible); a bounded queue keeps the audio path from ever waiting. Speech is
 cut into utterances by loudness (an utterance ends after half a second of quiet, or after
-15 seconds); while one lasts, a partial line is sent each second and replaced in place by
-the final one. A node-wide semaphore bounds how many utterances are transcribed at once.
+15 seconds); the engine also hears the quarter second before each onset, since recognisers
+expect leading context. While an utterance lasts, a partial line is sent each second and
+replaced in place by the final one. A node-wide semaphore bounds how many utterances are transcribed at once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import queue
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +28,7 @@ VOICED_RMS = 0.01
 QUIET_ENDS = 0.5
 LONGEST = 15.0
 PARTIAL_EVERY = 1.0
+LEAD_FRAMES = 12  # 240 ms of 20 ms frames, fed before an onset
 
 
 def _low_pass(taps: int = 63, cutoff: float = 7_000 / 48_000) -> np.ndarray:
@@ -57,12 +60,13 @@ class Resampler:
 class SpeakerTranscriber:
     def __init__(self, speaker_id: str, engine: Callable[[], SpeechEngine],
                  on_line: Callable[[dict[str, Any]], None], slots: threading.Semaphore,
-                 origin: float):
+                 origin: float, lead_frames: int = LEAD_FRAMES):
         self.speaker_id = speaker_id
         self.engine_factory = engine
         self.on_line = on_line
         self.slots = slots
         self.origin = origin  # monotonic time the Space's audio began: lines are timed from it
+        self.lead_frames = lead_frames
         self.dropped = 0
         self.lag = 0.0  # seconds between a frame arriving and being transcribed
         self._queue: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue(maxsize=500)
@@ -70,19 +74,30 @@ class SpeakerTranscriber:
                                         daemon=True)
         self._thread.start()
 
-    def feed(self, samples: np.ndarray) -> None:
+    def feed(self, samples: np.ndarray, at: float | None = None) -> None:
+        """One 20 ms frame at 48 kHz, heard at monotonic time `at` (by default now)."""
         try:
-            self._queue.put_nowait((samples, time.monotonic()))
+            self._queue.put_nowait((samples, time.monotonic() if at is None else at))
         except queue.Full:
             self.dropped += 1
 
+    @property
+    def backlog(self) -> int:
+        """Frames fed and not yet transcribed."""
+        return self._queue.qsize()
+
     def close(self) -> None:
         self._queue.put(None)
+
+    def join(self, timeout: float | None = None) -> None:
+        """Waits for what was fed before `close` to be transcribed."""
+        self._thread.join(timeout)
 
     def _run(self) -> None:
         engine: SpeechEngine | None = None
         resample = Resampler()
         line: dict[str, Any] | None = None
+        lead: deque[bytes] = deque(maxlen=self.lead_frames)  # the audio just before an onset
         last_voice = last_partial = 0.0
         while (item := self._queue.get()) is not None:
             samples, at = item
@@ -97,7 +112,11 @@ class SpeakerTranscriber:
                     line = {"line_id": uuid.uuid4().hex, "speaker_id": self.speaker_id,
                             "start": round(at - self.origin, 2)}
                     last_partial = at
+                    for before in lead:
+                        engine.feed(before)
+                    lead.clear()
                 if line is None:
+                    lead.append(pcm)
                     continue
                 engine.feed(pcm)
                 if voiced:

@@ -17,31 +17,51 @@ import media.ice  # noqa: F401  (ICE candidates on 127.0.0.1 only, as the server
 RATE, FRAME = 48_000, 960
 
 
-class ToneTrack(MediaStreamTrack):
-    """A microphone playing sine tones, in real time, 20 ms a frame."""
+class Microphone(MediaStreamTrack):
+    """A speaker's microphone, in real time, 20 ms a frame: what it is told to say, silence
+    otherwise."""
 
     kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queued = np.zeros(0, dtype=np.float32)
+        self.sent = 0
+        self.start: float | None = None
+
+    def say(self, samples: np.ndarray) -> float:
+        """Queues 48 kHz samples; returns the seconds until all that is queued has been said."""
+        self.queued = np.concatenate([self.queued, samples.astype(np.float32)])
+        return len(self.queued) / RATE
+
+    def next_samples(self) -> np.ndarray:
+        chunk, self.queued = self.queued[:FRAME], self.queued[FRAME:]
+        return np.pad(chunk, (0, FRAME - len(chunk)))
+
+    async def recv(self) -> av.AudioFrame:
+        self.start = self.start or time.monotonic()
+        wait = self.start + self.sent * FRAME / RATE - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        samples = self.next_samples()
+        frame = av.AudioFrame.from_ndarray((samples * 32767).astype(np.int16).reshape(1, -1),
+                                           format="s16", layout="mono")
+        frame.sample_rate, frame.pts = RATE, self.sent * FRAME
+        frame.time_base = fractions.Fraction(1, RATE)
+        self.sent += 1
+        return frame
+
+
+class ToneTrack(Microphone):
+    """A microphone playing sine tones without end."""
 
     def __init__(self, *frequencies: float, level: float = 0.3):
         super().__init__()
         self.frequencies, self.level = frequencies, level
-        self._sent = 0
-        self._start: float | None = None
 
-    async def recv(self) -> av.AudioFrame:
-        if self._start is None:
-            self._start = time.monotonic()
-        wait = self._start + self._sent * FRAME / RATE - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        t = (np.arange(FRAME) + self._sent * FRAME) / RATE
-        wave = sum(np.sin(2 * np.pi * f * t) for f in self.frequencies) * self.level
-        frame = av.AudioFrame.from_ndarray((wave * 32767).astype(np.int16).reshape(1, -1),
-                                           format="s16", layout="mono")
-        frame.sample_rate, frame.pts = RATE, self._sent * FRAME
-        frame.time_base = fractions.Fraction(1, RATE)
-        self._sent += 1
-        return frame
+    def next_samples(self) -> np.ndarray:
+        t = (np.arange(FRAME) + self.sent * FRAME) / RATE
+        return sum(np.sin(2 * np.pi * f * t) for f in self.frequencies) * self.level
 
 
 class Ears:

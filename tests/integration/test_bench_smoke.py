@@ -1,5 +1,6 @@
 """Smoke runs of the benchmarks: every way they compare works end to end and prints figures."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -29,3 +30,14 @@ def test_the_commands_benchmark_measures_every_write_path(servers):
     for row in rows:
         figures = row[46:].split()
         assert float(figures[0]) > 0 and figures[3] == "0", row  # commands/s, errors
+
+
+def test_the_transcripts_benchmark_reports_word_error_rate_and_cost(tmp_path):
+    figures = tmp_path / "transcripts.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench/transcripts.py"), "--quick",
+                           "--json", str(figures)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "word error rate" in done.stdout and "real-time factor" in done.stdout
+    found = json.loads(figures.read_text())
+    assert found["wer_words"] > 0 and found["wer"] >= 0 and found["wer_without_lead"] >= 0
+    assert found["rtf_1_speakers"] > 0
