@@ -9,6 +9,7 @@ Without Kafka the projections are fed in-process from the event store.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -89,6 +90,7 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
     process; by default as `run_workers` says, and always on the embedded default."""
     with _schema_lock(settings.database_url):
         app = SpacesApplication(event_store_env(settings), stage_limit=settings.stage_limit,
+                                schedule_horizon=timedelta(days=settings.schedule_horizon_days),
                                 group_commit=settings.write_path == "grouped")
         views = _views(settings)
         runner = ProjectionRunner(app, views)

@@ -136,6 +136,39 @@ def rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def views_skip(args: argparse.Namespace) -> int:
+    """Records the decision; a runner that stopped there goes on once it reads it."""
+    import getpass
+
+    from api.bootstrap import build
+    from domain.errors import DomainError
+    from projections.runner import all_projections
+
+    names = [p.name for p in all_projections()]
+    if args.projection not in names:
+        print(f"No projection is called {args.projection!r}; they are {', '.join(names)}.",
+              file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    system = build(settings, workers=False)
+    try:
+        if args.position > system.app.position():
+            print(f"The event store has no position {args.position}.", file=sys.stderr)
+            return 2
+        done = system.app.skip_event(args.projection, args.position,
+                                     f"cli:{getpass.getuser()}", args.reason)
+    except DomainError as error:
+        print(error, file=sys.stderr)
+        return 1
+    finally:
+        system.close()
+    then = (" Kafka workers pass over it from their next rebuild: run `spaces rebuild`."
+            if settings.kafka_bootstrap else "")
+    print(f"Recorded at position {done.position}: {args.projection} passes over position "
+          f"{args.position}.{then}", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="spaces", description="Live audio rooms with an auditable history.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -163,6 +196,18 @@ def parser() -> argparse.ArgumentParser:
     token = command("auditor-token", auditor_token, "Print a bearer token with the auditor role.")
     token.add_argument("name", help="who the auditor is; recorded as the token's subject")
     command("rebuild", rebuild, "Rebuild every read model from the event store.")
+    views_command = commands.add_parser("views", help="Operate the read models.")
+    views_commands = views_command.add_subparsers(dest="views_command", required=True)
+    skip = views_commands.add_parser(
+        "skip", help="Let a stopped projection pass over the event it cannot apply.",
+        description="Records an audited decision (an EventSkip event) that PROJECTION passes "
+                    "over the event at POSITION; /healthz names a stopped projection and its "
+                    "position. Every later rebuild honours it.")
+    skip.add_argument("position", type=int)
+    skip.add_argument("--projection", required=True)
+    skip.add_argument("--reason", required=True, help="why, for the auditors")
+    skip.add_argument("--data-dir", type=Path, help="as for serve")
+    skip.set_defaults(run=views_skip)
     command("relay", relay, "Publish stored events to Kafka (one leader; others stand by).")
 
     def audit_command(sub, name, run, help):

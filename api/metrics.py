@@ -11,6 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.core import GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from projections.faults import stopped_projections
+
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -40,6 +42,7 @@ class Metrics:
                   registry=self.registry).set_function(lambda: max(
                       (t.lag for room in list(system.media.rooms.values())
                        for t in list(room.transcribers.values())), default=0.0))
+        self.registry.register(StoppedProjections(system.views))
         if system.settings.kafka_bootstrap:
             self.registry.register(KafkaLag(system))
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -51,6 +54,21 @@ class Metrics:
                 self.commands.labels(method, route, str(status)), self.latency.labels(method, route))
         children[0].inc()
         children[1].observe(seconds)
+
+
+class StoppedProjections:
+    """1 for each projection stopped at an event it could not apply, with that position."""
+
+    def __init__(self, views: Any):
+        self.views = views
+
+    def collect(self):
+        stopped = GaugeMetricFamily("spaces_projection_stopped",
+                                    "A projection stopped at an event it could not apply",
+                                    labels=["projection", "position"])
+        for fault in stopped_projections(self.views):
+            stopped.add_metric([fault["projection"], str(fault["position"])], 1)
+        yield stopped
 
 
 class KafkaLag:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -27,8 +27,9 @@ from eventsourcing.persistence import IntegrityError, RecordConflictError, Recor
 from application.aggregate_cache import ABSENT, AggregateCache
 from application.group_commit import GroupCommit, Submission, UnitOfWork
 from domain.errors import NotFound, RuleBroken
+from domain.operations import EventSkip
 from domain.people import Account, Block, Follow, account_id_for, block_id, follow_id
-from domain.space import DEFAULT_STAGE_LIMIT, Space
+from domain.space import DEFAULT_STAGE_LIMIT, SCHEDULE_HORIZON, Space
 
 MAX_ATTEMPTS = 20
 T = TypeVar("T")
@@ -71,12 +72,14 @@ class SpacesApplication(Application[UUID]):
         env: dict[str, str] | None = None,
         *,
         stage_limit: int = DEFAULT_STAGE_LIMIT,
+        schedule_horizon: timedelta = SCHEDULE_HORIZON,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         group_commit: bool = False,
         cache_size: int = 50_000,
     ):
         super().__init__(env)
         self.stage_limit = stage_limit
+        self.schedule_horizon = schedule_horizon
         self.clock = clock
         # called with the notifications of every save here, and with none when another
         # process is known to have stored events
@@ -137,6 +140,19 @@ class SpacesApplication(Application[UUID]):
     def blocks(self, blocker_id: UUID, blocked_id: UUID) -> bool:
         return self._edge_is_active(block_id(blocker_id, blocked_id))
 
+    # -- operations ------------------------------------------------------------------------
+
+    @command
+    def skip_event(self, projection: str, position: int, operator: str, reason: str) -> Outcome:
+        """An operator's decision that `projection` passes over the event at `position`."""
+        decision = EventSkip.decide(projection, position, operator, reason)
+        if self._find(decision.id) is not None:
+            raise RuleBroken(f"Projection {projection} already skips position {position}.")
+        try:
+            return self._save(decision.id, decision)
+        except IntegrityError:
+            raise RuleBroken(f"Projection {projection} already skips position {position}.") from None
+
     # -- Space lifecycle -------------------------------------------------------------------
 
     @command
@@ -154,7 +170,7 @@ class SpacesApplication(Application[UUID]):
             host_id, title, speaker_policy, transcripts, recording, self.stage_limit
         )
         if scheduled_for is not None:
-            space.schedule(host_id, scheduled_for, now=self.clock())
+            space.schedule(host_id, scheduled_for, self.clock(), self.schedule_horizon)
         return self._save(space.id, space)
 
     @command
@@ -182,7 +198,7 @@ class SpacesApplication(Application[UUID]):
         """The host's PATCH: switches and the scheduled start, changed together or not at all."""
         space = self.space(space_id)
         if scheduled_for is not None:
-            space.schedule(actor, scheduled_for, now=self.clock())
+            space.schedule(actor, scheduled_for, self.clock(), self.schedule_horizon)
         if transcripts is not None:
             space.switch_transcripts(actor, transcripts)
         if recording is True:

@@ -13,6 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain import text
 from domain.copying import FlatCopy
 from domain.errors import InvalidInput
 
@@ -123,7 +124,8 @@ class Block(FlatCopy, Aggregate):
     def block(self, reason: str | None = None) -> None:
         """Blocking twice is not an error: the second time changes nothing."""
         if not self.active:
-            self._blocked(blocker_id=self.blocker_id, blocked_id=self.blocked_id, reason=reason)
+            self._blocked(blocker_id=self.blocker_id, blocked_id=self.blocked_id,
+                          reason=text.reason(reason))
 
     @event("Blocked", topic="spaces:Blocked")
     def _blocked(self, blocker_id: UUID, blocked_id: UUID, reason: str | None) -> None:

@@ -8,18 +8,20 @@ or follow this user?) are passed in by the application.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.copying import FlatCopy
+from domain import text
 from domain.errors import InvalidInput, NotAllowed, RuleBroken, SpaceHasEnded
 
 SPEAKER_POLICIES = ("everyone", "following", "invited")
 DEFAULT_STAGE_LIMIT = 10
 MAX_OPEN_INVITATIONS = 10
 MAX_TITLE_LENGTH = 120
+SCHEDULE_HORIZON = timedelta(days=30)  # how far ahead a start may be scheduled (as X allows)
 
 CREATED, LIVE, ENDED = "created", "live", "ended"
 
@@ -40,8 +42,8 @@ class Space(FlatCopy, Aggregate):
         recording: bool = False,
         stage_limit: int = DEFAULT_STAGE_LIMIT,
     ) -> Space:
-        title = title.strip()
-        if not 1 <= len(title) <= MAX_TITLE_LENGTH:
+        title = text.visible(title, "A title", MAX_TITLE_LENGTH)
+        if not title:
             raise InvalidInput(f"A title is 1 to {MAX_TITLE_LENGTH} characters.")
         if speaker_policy not in SPEAKER_POLICIES:
             raise InvalidInput(f"speaker_policy is one of {', '.join(SPEAKER_POLICIES)}.")
@@ -74,12 +76,17 @@ class Space(FlatCopy, Aggregate):
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def schedule(self, actor: UUID, scheduled_for: datetime, now: datetime) -> None:
+    def schedule(self, actor: UUID, scheduled_for: datetime, now: datetime,
+                 horizon: timedelta = SCHEDULE_HORIZON) -> None:
         self._require_host(actor)
         if self.state != CREATED:
             raise RuleBroken("Only a Space that has not started yet can be scheduled.")
+        if scheduled_for.utcoffset() is None:
+            raise InvalidInput("scheduled_for needs a time zone (an offset or Z).")
         if scheduled_for <= now:
             raise InvalidInput("scheduled_for must be in the future.")
+        if scheduled_for - now > horizon:
+            raise InvalidInput(f"scheduled_for is at most {horizon.days} days ahead.")
         self._scheduled(scheduled_for=scheduled_for)
 
     @event("SpaceScheduled", topic="spaces:SpaceScheduled")
@@ -231,7 +238,7 @@ class Space(FlatCopy, Aggregate):
             raise InvalidInput("The host cannot remove themselves; end the Space instead.")
         if user_id in self.removed:
             raise RuleBroken("This user was removed from this Space already.")
-        self._user_removed(user_id=user_id, removed_by=actor, reason=reason)
+        self._user_removed(user_id=user_id, removed_by=actor, reason=text.reason(reason))
 
     @event("UserRemoved", topic="spaces:UserRemoved")
     def _user_removed(self, user_id: UUID, removed_by: UUID, reason: str | None) -> None:
@@ -245,9 +252,10 @@ class Space(FlatCopy, Aggregate):
         self._require_taking_part(actor, actor_is_blocked)
         if actor == user_id:
             raise InvalidInput("You cannot report yourself.")
-        if not reason.strip():
+        reason = text.reason(reason)
+        if not reason:
             raise InvalidInput("A report needs a reason.")
-        self._user_reported(user_id=user_id, reported_by=actor, reason=reason.strip())
+        self._user_reported(user_id=user_id, reported_by=actor, reason=reason)
 
     @event("UserReported", topic="spaces:UserReported")
     def _user_reported(self, user_id: UUID, reported_by: UUID, reason: str) -> None:
@@ -263,7 +271,7 @@ class Space(FlatCopy, Aggregate):
             raise InvalidInput("You cannot block yourself.")
         if already_blocked:
             raise RuleBroken("You have blocked this user already.")
-        self._user_blocked(user_id=user_id, blocked_by=actor, reason=reason)
+        self._user_blocked(user_id=user_id, blocked_by=actor, reason=text.reason(reason))
 
     @event("UserBlocked", topic="spaces:UserBlocked")
     def _user_blocked(self, user_id: UUID, blocked_by: UUID, reason: str | None) -> None:

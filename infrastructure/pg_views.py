@@ -39,6 +39,10 @@ class TranslatingCursor:
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
 
+    @property
+    def connection(self) -> psycopg.Connection:
+        return self._cursor.connection
+
 
 class PostgresViewDatabase:
     def __init__(self, database_url: str, pool_size: int = 10):
@@ -59,6 +63,13 @@ class PostgresViewDatabase:
             if not getattr(self._local, "exclusive", False):
                 cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", (VIEWS_LOCK,))
             yield TranslatingCursor(cursor)
+
+    @staticmethod
+    @contextmanager
+    def savepoint(cursor: TranslatingCursor) -> Iterator[None]:
+        """What runs inside is undone alone if it raises (a nested transaction)."""
+        with cursor.connection.transaction():
+            yield
 
     @staticmethod
     def serialize(cursor: TranslatingCursor, name: str) -> None:

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     )
     token_ttl_days: int = 30
     stage_limit: int = Field(10, ge=1, description="speakers on stage at once, host included")
+    schedule_horizon_days: int = Field(30, ge=1, le=3650,
+                                       description="how far ahead a Space may be scheduled")
     signup_enabled: bool = True
     anonymous_listening: bool = True
     write_path: Literal["grouped", "plain"] = Field(

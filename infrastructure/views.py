@@ -53,6 +53,19 @@ class ViewDatabase:
             cursor.execute("COMMIT")
 
     @staticmethod
+    @contextmanager
+    def savepoint(cursor: sqlite3.Cursor) -> Iterator[None]:
+        """What runs inside is undone alone if it raises."""
+        cursor.execute("SAVEPOINT one_event")
+        try:
+            yield
+        except BaseException:
+            cursor.execute("ROLLBACK TO SAVEPOINT one_event")
+            cursor.execute("RELEASE SAVEPOINT one_event")
+            raise
+        cursor.execute("RELEASE SAVEPOINT one_event")
+
+    @staticmethod
     def serialize(cursor: sqlite3.Cursor, name: str) -> None:
         """Writers already take turns: every transaction here is BEGIN IMMEDIATE."""
 

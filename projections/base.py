@@ -27,7 +27,8 @@ class Projection:
     def __init_subclass__(cls) -> None:
         cls.handlers = {
             topic: handler
-            for handler in cls.__dict__.values()
+            for klass in reversed(cls.__mro__)  # a subclass keeps its bases' handlers
+            for handler in vars(klass).values()
             for topic in getattr(handler, "topics", ())
         }
 
@@ -43,5 +44,9 @@ def text(value: UUID | datetime | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
+        try:
+            return value.astimezone(timezone.utc).isoformat()
+        except OverflowError:  # beyond year 9999 in UTC: only events stored before validation
+            end = datetime.max if value.year == datetime.max.year else datetime.min
+            return end.replace(tzinfo=timezone.utc).isoformat()
     return str(value)

@@ -4,7 +4,10 @@ For each partition it records, in the same PostgreSQL transaction as the rows a
 batch changed, the last offset it consumed and the last event position it applied.
 A restarted worker resumes after its own recorded offset (not the group's), and a
 message whose position it has applied already (the relay may resend after a crash)
-changes nothing. Events a rebuild covered are skipped too.
+changes nothing. Events a rebuild covered are skipped too. A projection whose handler
+raises stops in this worker while the others go on (projections/faults.py); since the
+worker keeps one position per partition, it takes that projection's events again only
+after `spaces rebuild`, which honours the operators' `spaces views skip` decisions.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from infrastructure.background import BackgroundThread
 from infrastructure.kafka_messages import notification_of
 from infrastructure.kafka_relay import ensure_topic
 from projections.base import Projection
+from projections.faults import FAULTS_SCHEMA, Faults
 from projections.runner import all_projections
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,7 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS kafka_positions (topic TEXT NOT NULL, partition INTEGER NOT NULL, "
     "last_offset BIGINT NOT NULL, position BIGINT NOT NULL, worker TEXT NOT NULL, "
     "applied_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (topic, partition))",
+    FAULTS_SCHEMA,
 )
 
 
@@ -60,6 +65,7 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
         self.worker_id = worker_id
         self.name = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.applied = 0
+        self.faults = Faults(app, views)
         self.ready = False  # it has been given its partitions
         self._consumer: KafkaConsumer | None = None
         self._rebalancing_since: float | None = None
@@ -132,6 +138,15 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
         self._rebalancing_since = time.monotonic()
 
     def _apply(self, partition: TopicPartition, messages: list[Any]) -> None:
+        try:
+            with self.faults.kept_unless_committed():
+                self._apply_messages(partition, messages, careful=False)
+        except Exception:
+            # Again, event by event: a projection whose handler raises stops there.
+            with self.faults.kept_unless_committed():
+                self._apply_messages(partition, messages, careful=True)
+
+    def _apply_messages(self, partition: TopicPartition, messages: list[Any], careful: bool) -> None:
         with self.views.transaction() as cursor:
             cursor.execute(
                 "SELECT last_offset, position FROM kafka_positions "
@@ -147,8 +162,11 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
                 notification = notification_of(message.value, message.headers)
                 if notification.id > max(applied, rebuilt_up_to):
                     event = self.mapper.to_domain_event(notification)
-                    for projection in self.projections:
-                        projection.process(event, notification.id, cursor)
+                    for projection in self.faults.running(self.projections):
+                        if careful:
+                            self.faults.apply(projection, event, notification.id, cursor)
+                        else:
+                            projection.process(event, notification.id, cursor)
                     applied = notification.id
                     self.applied += 1
                 last_offset = message.offset

@@ -17,6 +17,7 @@ from typing import Any
 from infrastructure.background import WokenLoop
 from projections.accounts import AccountsProjection
 from projections.base import Projection
+from projections.faults import FAULTS_SCHEMA, Faults
 from projections.feed import FeedProjection
 from projections.inbox import InboxProjection
 from projections.moderation import ModerationProjection
@@ -44,6 +45,7 @@ class ProjectionRunner(WokenLoop):
         self.views = views
         self.projections = list(projections or all_projections())
         self.batch_size = batch_size
+        self.faults = Faults(app, views)
         self._caught_up = threading.Condition()
         self._position = 0
         self._create_tables()
@@ -68,28 +70,48 @@ class ProjectionRunner(WokenLoop):
                 return processed
 
     def _process_batch(self, fed: bool) -> list[Any]:
+        try:
+            with self.faults.kept_unless_committed():
+                notifications = self._apply_batch(fed, careful=False)
+        except Exception:
+            # Again, event by event: a projection whose handler raises stops there.
+            with self.faults.kept_unless_committed():
+                notifications = self._apply_batch(False, careful=True)
+        with self._caught_up:
+            if notifications:
+                self._position = max(self._position, notifications[-1].id)
+            self._caught_up.notify_all()
+        return notifications
+
+    def _apply_batch(self, fed: bool, careful: bool) -> list[Any]:
+        running = self.faults.running(self.projections)
+        if not running:
+            return []
         with self.views.transaction() as cursor:
             self.views.serialize(cursor, "projection-runner")
             cursor.execute("SELECT name, position FROM projection_positions")
             positions = {row[0]: row[1] for row in cursor.fetchall()}
-            start = min(positions.get(p.name, 0) for p in self.projections)
+            start = min(positions.get(p.name, 0) for p in running)
             notifications = self.tail.after(start, self.batch_size, fed)
+            reached = {p.name: positions.get(p.name, 0) for p in running}
             for notification in notifications:
                 event = self.app.mapper.to_domain_event(notification)
-                for projection in self.projections:
-                    if positions.get(projection.name, 0) < notification.id:
+                for projection in running:
+                    if reached[projection.name] >= notification.id:
+                        continue
+                    if not careful:
                         projection.process(event, notification.id, cursor)
+                    elif projection.name in self.faults.stopped or not self.faults.apply(
+                            projection, event, notification.id, cursor):
+                        continue
+                    reached[projection.name] = notification.id
+                self.faults.resume_on(event, cursor)
             if notifications:
-                last = notifications[-1].id
                 cursor.executemany(
                     "INSERT INTO projection_positions (name, position) VALUES (?, ?) "
                     "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                    [(p.name, max(last, positions.get(p.name, 0))) for p in self.projections],
+                    list(reached.items()),
                 )
-        position = notifications[-1].id if notifications else start
-        with self._caught_up:
-            self._position = max(self._position, position)
-            self._caught_up.notify_all()
         return notifications
 
     # -- read-your-writes ------------------------------------------------------------------
@@ -124,14 +146,17 @@ class ProjectionRunner(WokenLoop):
     def _create_tables(self) -> None:
         with self.views.transaction() as cursor:
             cursor.execute(POSITIONS_SCHEMA)
+            cursor.execute(FAULTS_SCHEMA)
             for projection in self.projections:
                 for statement in projection.schema:
                     cursor.execute(statement)
+            self.faults.forget(cursor, self.projections)
 
 
 def views_position(views: Any) -> int:
-    """Every projection has applied the events up to here."""
-    row = views.row("SELECT MIN(position) AS position FROM projection_positions")
+    """Every projection still running has applied the events up to here."""
+    row = views.row("SELECT MIN(position) AS position FROM projection_positions WHERE name "
+                    "NOT IN (SELECT name FROM projection_faults)")
     return (row or {}).get("position") or 0
 
 

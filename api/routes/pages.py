@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import CaughtUp, OptionalCaller, SystemDep
 from api.problems import Problem
 from api.visibility import visible_space
+from projections.faults import stopped_projections
 from projections.spaces import SpaceQueries
 
 router = APIRouter(tags=["pages"])
@@ -55,12 +56,15 @@ def _page(title: str, body: str) -> str:
 @router.get("/healthz")
 def health(system: SystemDep) -> dict:
     """Ready when the event store answers and the background workers are working
-    (503 while they start); says how far the views have got."""
+    (503 while they start); says how far the views have got, and names any projection
+    stopped at an event it could not apply ("degraded": the other views go on)."""
     if not system.ready:
         raise Problem(503, "Starting: the projection and relay workers are not ready yet.",
                       {"Retry-After": "1"})
+    stopped = stopped_projections(system.views)
     return {
-        "status": "ok",
+        "status": "degraded" if stopped else "ok",
         "event_store_position": system.app.position(),
         "views_position": system.progress.position(),
+        "stopped_projections": stopped,
     }

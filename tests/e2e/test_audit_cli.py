@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
-from tests.support import assert_problem, register, spaces
+from tests.support import BIN, assert_problem, clean_env, register, spaces
 
 
 def test_the_cli_and_the_api_tell_the_same_history_and_auditor_reads_are_logged(server):
@@ -51,3 +52,22 @@ def test_the_cli_and_the_api_tell_the_same_history_and_auditor_reads_are_logged(
     assert ("ann", "/v1/audit/verify") in whats
     assert any(who.startswith("cli:") and what == f"replay {space}" for who, what in whats)
     assert_problem(http.get("/v1/audit/reads", headers=host.auth), 403)
+
+
+def test_an_operator_records_that_a_projection_passes_over_an_event(server):
+    http = server.start()
+    register(http, "host")
+    said = spaces("views", "skip", "1", "--projection", "spaces", "--reason", "cannot be stored",
+                  data_dir=server.data_dir)
+    assert "spaces passes over position 1" in said
+    for args, code, says in [
+        (("1", "--projection", "spaces", "--reason", "again"), 1, "already skips position 1"),
+        (("1", "--projection", "nowhere", "--reason", "x"), 2, "they are accounts, spaces"),
+        (("99999", "--projection", "spaces", "--reason", "x"), 2, "no position 99999"),
+        (("1", "--projection", "feed", "--reason", " "), 1, "say why"),
+    ]:
+        done = subprocess.run([str(BIN / "spaces"), "views", "skip", *args, "--data-dir",
+                               str(server.data_dir)], capture_output=True, text=True,
+                              env=clean_env(), timeout=60)
+        assert done.returncode == code and says in done.stderr.lower(), done.stderr
+    assert http.get("/healthz").json()["status"] == "ok"

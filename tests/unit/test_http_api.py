@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.bootstrap import build
 from infrastructure.settings import Settings
 from infrastructure.tokens import AUDITOR
+from tests.projection_faults import UNSTORABLE, with_fragile_spaces
 from tests.support import assert_problem, register
 
 
@@ -195,13 +198,33 @@ def test_the_host_schedules_and_followers_see_the_upcoming_space(client):
     host, fan = register(client, "host"), register(client, "fan")
     client.put(f"/v1/accounts/{fan.id}/following/{host.id}", headers=fan.auth)
     space = client.post("/v1/spaces", json={"title": "Soon"}, headers=host.auth).json()["id"]
-    done = client.patch(f"/v1/spaces/{space}", json={"scheduled_for": "2099-01-01T10:00:00+02:00"},
+    soon = (datetime.now(timezone(timedelta(hours=2))) + timedelta(days=2)).replace(microsecond=0)
+    done = client.patch(f"/v1/spaces/{space}", json={"scheduled_for": soon.isoformat()},
                         headers=host.auth).json()
     (upcoming,) = client.get("/v1/feed", params={"after": done["position"]}, headers=fan.auth).json()["items"]
     assert upcoming["id"] == space and upcoming["state"] == "created"
-    assert upcoming["scheduled_for"].startswith("2099-01-01T08:00:00")
-    assert_problem(client.patch(f"/v1/spaces/{space}", json={"scheduled_for": "2099-01-01T10:00:00+02:00"},
+    assert upcoming["scheduled_for"].startswith(soon.astimezone(timezone.utc).isoformat()[:19])
+    assert_problem(client.patch(f"/v1/spaces/{space}", json={"scheduled_for": soon.isoformat()},
                                 headers=fan.auth), 403)
+
+
+def test_a_scheduled_start_is_in_the_future_and_within_the_horizon(make_client):
+    client = make_client(schedule_horizon_days=7)
+    host = register(client, "host")
+    now = datetime.now(timezone.utc)
+    for when, detail in [("9999-12-31T23:59:59-23:59", "at most 7 days ahead"),
+                         ((now + timedelta(days=8)).isoformat(), "at most 7 days ahead"),
+                         ((now - timedelta(minutes=1)).isoformat(), "in the future"),
+                         ("0001-01-01T00:00:00+01:00", "in the future")]:
+        assert_problem(client.post("/v1/spaces", json={"title": "Later", "scheduled_for": when},
+                                   headers=host.auth), 422, detail)
+    naive = client.post("/v1/spaces", json={"title": "Later", "scheduled_for": "2030-01-01T10:00:00"},
+                        headers=host.auth)
+    assert_problem(naive, 422)
+    fine = client.post("/v1/spaces", json={"title": "Later",
+                                           "scheduled_for": (now + timedelta(days=6)).isoformat()},
+                       headers=host.auth)
+    assert fine.status_code == 201, fine.text
 
 
 def test_health_reports_readiness_and_positions(client):
@@ -230,3 +253,25 @@ def test_the_openapi_document_lists_every_route(client):
     assert {"/v1/spaces/{space_id}/speakers/{user_id}", "/v1/audit/moderation", "/v1/feed",
             "/v1/accounts/{account_id}/blocked/{target}", "/s/{space_id}"} <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_health_and_metrics_name_a_stopped_projection_and_other_reads_go_on():
+    system = build(Settings(event_store="memory"))
+    system.projections.projections[:] = with_fragile_spaces()
+    with TestClient(create_app(system=system)) as client:
+        host = register(client, "host")
+        created = client.post("/v1/spaces", json={"title": UNSTORABLE}, headers=host.auth).json()
+        assert client.get("/v1/feed", params={"after": created["position"]},
+                          headers=host.auth).status_code == 200  # the running views caught up
+        health = client.get("/healthz").json()
+        assert health["status"] == "degraded"
+        assert health["stopped_projections"] == [{
+            "projection": "spaces", "position": created["position"],
+            "error": "ValueError: this title cannot be stored"}]
+        assert (f'spaces_projection_stopped{{position="{created["position"]}",projection="spaces"}} 1.0'
+                in client.get("/metrics").text)
+        system.app.skip_event("spaces", created["position"], "cli:ops", "cannot be stored")
+        deadline = time.monotonic() + 5
+        while client.get("/healthz").json()["status"] != "ok":
+            assert time.monotonic() < deadline, client.get("/healthz").json()
+            time.sleep(0.05)

@@ -8,11 +8,13 @@ import pytest
 
 from application.spaces import SpacesApplication
 from infrastructure.views import ViewDatabase
+from projections.faults import stopped_projections
 from projections.feed import feed
 from projections.inbox import inbox
 from projections.moderation import moderation_log
 from projections.runner import ProjectionRunner
 from projections.spaces import SpaceQueries
+from tests.projection_faults import check_a_stopped_projection_is_local_loud_and_recoverable
 
 
 @pytest.fixture
@@ -183,3 +185,20 @@ def test_processing_the_same_events_again_changes_nothing(app, views, runner):
     before = dump(views)
     assert runner.catch_up() == 0
     assert dump(views) == before
+
+
+def test_a_projection_that_cannot_apply_an_event_stops_there_and_the_others_go_on(app, views):
+    check_a_stopped_projection_is_local_loud_and_recoverable(app, views)
+
+
+def test_an_overflowing_time_stored_before_validation_projects_without_error(app, views, runner):
+    host = app.register_account("host").id
+    space_id = app.create_space(host, "Far").id
+    space = app.space(space_id)
+    far = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(-timedelta(hours=23, minutes=59)))
+    space._scheduled(scheduled_for=far)  # as the API stored it before times were validated
+    app.save(space)
+    runner.catch_up()
+    assert stopped_projections(views) == []
+    row = views.row("SELECT scheduled_for FROM spaces WHERE id = ?", (str(space_id),))
+    assert row["scheduled_for"].startswith("9999-12-31T23:59:59")
