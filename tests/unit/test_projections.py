@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from application.spaces import SpacesApplication
 from infrastructure.views import ViewDatabase
@@ -14,6 +15,7 @@ from projections.inbox import inbox
 from projections.moderation import moderation_log
 from projections.runner import ProjectionRunner
 from projections.spaces import SpaceQueries
+from tests.extreme_events import check_every_projection_takes_every_event, scenarios
 from tests.projection_faults import check_a_stopped_projection_is_local_loud_and_recoverable
 
 
@@ -202,3 +204,13 @@ def test_an_overflowing_time_stored_before_validation_projects_without_error(app
     assert stopped_projections(views) == []
     row = views.row("SELECT scheduled_for FROM spaces WHERE id = ?", (str(space_id),))
     assert row["scheduled_for"].startswith("9999-12-31T23:59:59")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios)
+def test_every_projection_takes_every_event_with_extreme_values_on_sqlite(values):
+    views = ViewDatabase(None)
+    try:
+        check_every_projection_takes_every_event(views, values)
+    finally:
+        views.close()

@@ -48,6 +48,32 @@ def test_a_title_is_required_and_bounded(title):
         Space.create(HOST, title)
 
 
+@pytest.mark.parametrize("character", ["\u202e", "\u200b", "\x00", "\n", "\ud800", "\u2066"])
+def test_titles_and_reasons_refuse_control_invisible_and_direction_changing_characters(character):
+    with pytest.raises(InvalidInput, match=f"U\\+{ord(character):04X}"):
+        Space.create(HOST, f"Morning{character}show")
+    space = live_space()
+    guest = uuid4()
+    for command in (lambda: space.remove_user(HOST, guest, f"sp{character}am"),
+                    lambda: space.report_user(guest, HOST, f"ru{character}de", actor_is_blocked=False),
+                    lambda: space.block_user(HOST, guest, f"x{character}y", already_blocked=False)):
+        with pytest.raises(InvalidInput, match="direction-changing"):
+            command()
+    assert Space.create(HOST, "Café 🎙️ — שלום").title == "Café 🎙️ — שלום"  # any visible script
+
+
+def test_a_schedule_has_a_time_zone_and_stays_within_the_horizon():
+    space = new_space()
+    with pytest.raises(InvalidInput, match="time zone"):
+        space.schedule(HOST, datetime(2026, 11, 25, 12, 0), now=NOW)
+    with pytest.raises(InvalidInput, match="at most 30 days"):
+        space.schedule(HOST, NOW + timedelta(days=30, seconds=1), now=NOW)
+    far = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(-timedelta(hours=23, minutes=59)))
+    with pytest.raises(InvalidInput, match="at most 2 days"):
+        space.schedule(HOST, far, now=NOW, horizon=timedelta(days=2))
+    space.schedule(HOST, NOW + timedelta(days=30), now=NOW)
+
+
 def test_an_unknown_speaker_policy_is_refused():
     with pytest.raises(InvalidInput):
         Space.create(HOST, "t", "friends")
