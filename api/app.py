@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import audit_log, idempotency, metrics, problems
+from api.ids import CanonicalIds
 from api.bootstrap import System, build
 from infrastructure import transcripts
 from api.routes import (accounts, audio, audit, media_internal, moderation, pages, spaces, stage,
@@ -64,7 +65,8 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     transcripts.create_table(system.views)
     app.state.metrics = metrics.Metrics(system)
     app.add_middleware(idempotency.IdempotencyMiddleware)
-    app.add_middleware(metrics.MetricsMiddleware)  # outermost: replays are counted too
+    app.add_middleware(metrics.MetricsMiddleware)  # replays are counted too
+    app.add_middleware(CanonicalIds)  # outermost: every layer sees one spelling of an id
     problems.install(app)
     # FastAPI tries the routes in this order, about a microsecond each: the Spaces' own
     # routes (their reads, commands, reactions, stream and audio) come first.

@@ -16,6 +16,8 @@ from api.bootstrap import System
 from api.problems import Problem
 from infrastructure.tokens import AUDITOR, USER, BadToken, Caller
 
+BIGINT = 2**63 - 1  # the largest position, version or cursor the stores can hold
+
 bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/accounts or `spaces auditor-token`")
 
 
@@ -27,9 +29,13 @@ SystemDep = Annotated[System, Depends(get_system)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def _caller(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Caller | None:
-    # EventSource cannot send headers: the live stream also takes ?access_token=
-    token = credentials.credentials if credentials else request.query_params.get("access_token")
+def _caller(request: Request, credentials: HTTPAuthorizationCredentials | None,
+            token_in_url: bool = False) -> Caller | None:
+    in_url = request.query_params.get("access_token")
+    if in_url is not None and not token_in_url:
+        raise Problem(400, "A token in the URL (?access_token=) works only for the live stream; "
+                      "send it as an Authorization: Bearer header.")
+    token = credentials.credentials if credentials else in_url
     if token is None:
         return None
     try:
@@ -44,6 +50,14 @@ async def optional_caller(request: Request, credentials: Credentials) -> Caller 
 
 
 OptionalCaller = Annotated[Caller | None, Depends(optional_caller)]
+
+
+async def stream_caller(request: Request, credentials: Credentials) -> Caller | None:
+    """EventSource cannot send headers: the live stream also takes ?access_token=."""
+    return _caller(request, credentials, token_in_url=True)
+
+
+StreamCaller = Annotated[Caller | None, Depends(stream_caller)]
 
 
 async def current_user(request: Request, credentials: Credentials) -> UUID:
@@ -72,7 +86,7 @@ Auditor = Annotated[Caller, Depends(auditor)]
 
 async def caught_up(
     system: SystemDep,
-    after: Annotated[int | None, Query(ge=0, description="wait until the views include this event store position")] = None,
+    after: Annotated[int | None, Query(ge=0, le=BIGINT, description="wait until the views include this event store position")] = None,
 ) -> None:
     if after is not None and not await to_thread.run_sync(
         system.progress.wait_for, after, system.settings.read_your_writes_timeout

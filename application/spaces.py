@@ -290,10 +290,10 @@ class SpacesApplication(Application[UUID]):
         """The host blocks a user from inside a Space: recorded in the Space and account-wide."""
         space = self.space(space_id)
         self._require_account(user_id)
+        # The Space decides first, so that who may block is settled before what is blocked.
+        space.block_user(actor, user_id, reason, already_blocked=self.blocks(actor, user_id))
         edge = self._edge(Block, block_id(actor, user_id), actor, user_id)
-        already_blocked = edge.active
-        edge.block(reason)  # first: the account-wide block holds from the Space's record of it
-        space.block_user(actor, user_id, reason, already_blocked=already_blocked)
+        edge.block(reason)
         return self._save(space_id, space, edge)
 
     @command

@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
 from api.audit_log import reads, record_read
-from api.deps import CaughtUp, SystemDep, auditor, parse_id
+from api.deps import BIGINT, CaughtUp, SystemDep, auditor, parse_id
 from api.schemas import HistoryEntry, ModerationPage
 from application.audit import timeline
 from infrastructure.tokens import Caller
@@ -20,14 +21,19 @@ from projections.base import text
 from projections.moderation import moderation_log
 
 ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-Cursor = Annotated[int | None, Query(ge=0, description="next_cursor of the previous page")]
+Cursor = Annotated[int | None, Query(ge=0, le=BIGINT, description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+CREDENTIALS = {"access_token", "token", "api_key"}  # query parameters never logged
 
 
 def logged_auditor(request: Request, system: SystemDep,
                    caller: Annotated[Caller, Depends(auditor)]) -> Caller:
     """An auditor, whose read is recorded before it is answered."""
-    what = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items()
+                       if k not in CREDENTIALS])  # never a token in the log
+    what = request.url.path + (f"?{query}" if query else "")
     record_read(system.views, caller.subject, what)
     return caller
 
@@ -56,7 +62,7 @@ def history(space_id: str, _: Auditor, system: SystemDep, cursor: Cursor = None,
 
 @router.get("/spaces/{space_id}/timeline")
 def space_timeline(space_id: str, _: Auditor, system: SystemDep,
-                   version: Annotated[int | None, Query(ge=1)] = None,
+                   version: Annotated[int | None, Query(ge=1, le=BIGINT)] = None,
                    at: AwareDatetime | None = None, cursor: Cursor = None,
                    limit: Limit = 500) -> dict[str, Any]:
     """What `spaces audit replay` prints: stage and moderation changes with actors, times and

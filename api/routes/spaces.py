@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.commands import done, execute
-from api.deps import CaughtUp, CurrentUser, OptionalCaller, SystemDep, parse_id
+from api.deps import BIGINT, CaughtUp, CurrentUser, OptionalCaller, SystemDep, parse_id
 from api.presenters import link, space_summary, space_view, speakers
 from api.problems import Problem
 from api.schemas import Done, NewSpace, Reaction, SpaceChanges, SpaceCreated, SpacePage, SpaceView
@@ -50,7 +50,7 @@ async def switch(space_id: str, body: SpaceChanges, caller: CurrentUser, system:
 
 @router.get("", response_model=SpacePage, dependencies=[CaughtUp])
 def listing(system: SystemDep, limit: Limit = 20,
-            cursor: Annotated[int | None, Query(ge=0)] = None) -> SpacePage:
+            cursor: Annotated[int | None, Query(ge=0, le=BIGINT)] = None) -> SpacePage:
     """Live Spaces, newest first. Pass `next_cursor` back as `cursor` for the next page."""
     rows = SpaceQueries(system.views).live(limit, cursor)
     next_cursor = rows[-1]["live_seq"] if len(rows) == limit else None

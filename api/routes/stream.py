@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import OptionalCaller, SystemDep, parse_id
+from api.deps import BIGINT, StreamCaller, SystemDep, parse_id
 from api.stream import Message
 from api.visibility import visible_space
 from infrastructure.tokens import USER
@@ -21,8 +21,8 @@ HEARTBEAT = 15.0
 
 @router.get("/{space_id}/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
-async def stream(space_id: str, request: Request, caller: OptionalCaller, system: SystemDep,
-                 last_event_id: Annotated[int | None, Header()] = None) -> StreamingResponse:
+async def stream(space_id: str, request: Request, caller: StreamCaller, system: SystemDep,
+                 last_event_id: Annotated[int | None, Header(ge=0, le=BIGINT)] = None) -> StreamingResponse:
     """Stage changes, switches, speak requests (to the host), invitations (to the invitee),
     reactions (counted per second), listener count, "removed" (to that viewer) and the end.
     The first message is a snapshot; reconnect with Last-Event-ID to get what you missed."""

@@ -13,6 +13,7 @@ from api.bootstrap import build
 from infrastructure.settings import Settings
 from infrastructure.tokens import AUDITOR
 from tests.projection_faults import UNSTORABLE, with_fragile_spaces
+from tests.unit.test_media_node import offer
 from tests.support import assert_problem, register
 
 
@@ -275,3 +276,59 @@ def test_health_and_metrics_name_a_stopped_projection_and_other_reads_go_on():
         while client.get("/healthz").json()["status"] != "ok":
             assert time.monotonic() < deadline, client.get("/healthz").json()
             time.sleep(0.05)
+
+
+def test_every_spelling_of_an_id_names_the_same_space_and_audio_room(client):
+    host = register(client, "host")
+    space = client.post("/v1/spaces", json={"title": "Show"}, headers=host.auth).json()["id"]
+    launched = client.post(f"/v1/spaces/{space.upper()}/launch", headers=host.auth)
+    assert launched.status_code == 200 and launched.json()["id"] == space
+    assert client.get(f"/v1/spaces/{space}", params={"after": launched.json()["position"]}).status_code == 200
+    for spelling in (space.upper(), space.replace("-", ""), "{" + space + "}", "urn:uuid:" + space):
+        assert client.get(f"/v1/spaces/{spelling}").json()["id"] == space, spelling
+    assert_problem(client.get(f"/v1/spaces/{space[:-1]}"), 404)
+    listened = client.post(f"/v1/spaces/{space.upper().replace('-', '')}/audio/listen",
+                           content=offer(listener=True), headers={"Content-Type": "application/sdp"})
+    assert listened.status_code == 201, listened.text
+    assert listened.headers["location"].startswith(f"/v1/spaces/{space}/audio/sessions/")
+    assert list(client.app.state.system.media.rooms) == [space]  # the room moderation reaches
+
+
+def test_integers_past_what_the_stores_hold_are_refused_not_a_crash(client):
+    host = register(client, "host")
+    space = live_space(client, host)
+    auditor = auditor_headers(client)
+    huge = str(2**63)
+    for path, headers in [("/v1/spaces", {}), ("/v1/audit/moderation", auditor),
+                          ("/v1/audit/reads", auditor),
+                          (f"/v1/audit/spaces/{space}/history", auditor),
+                          (f"/v1/audit/spaces/{space}/timeline", auditor)]:
+        assert_problem(client.get(path, params={"cursor": huge}, headers=headers), 422)
+        assert client.get(path, params={"cursor": str(2**63 - 1)}, headers=headers).status_code == 200
+    assert_problem(client.get("/v1/spaces", params={"after": huge}), 422)
+    assert_problem(client.get(f"/v1/audit/spaces/{space}/timeline", params={"version": huge},
+                              headers=auditor), 422)
+    assert_problem(client.get(f"/v1/spaces/{space}/stream", headers={"Last-Event-ID": huge}), 422)
+
+
+def test_a_token_in_the_url_works_for_the_live_stream_only(client):
+    host = register(client, "host")
+    space = live_space(client, host)
+    in_url = {"access_token": host.token}
+    assert_problem(client.post(f"/v1/spaces/{space}/end", params=in_url), 400, "only for the live stream")
+    assert_problem(client.get(f"/v1/audit/moderation", params={"access_token": "x"},
+                              headers=auditor_headers(client)), 400)
+    reads = client.get("/v1/audit/reads", headers=auditor_headers(client)).json()["items"]
+    assert all("access_token" not in r["what"] for r in reads)
+    with client.stream("GET", f"/v1/spaces/{space}/stream", params=in_url) as stream:
+        assert stream.status_code == 200
+        assert next(stream.iter_lines()).startswith(("id:", "event:"))
+
+
+def test_who_may_act_is_decided_before_what_they_asked(client):
+    host, fan = register(client, "host"), register(client, "fan")
+    space = live_space(client, host)
+    assert_problem(client.post(f"/v1/spaces/{space}/blocks", json={"user_id": fan.id},
+                               headers=fan.auth), 403, "host")
+    assert_problem(client.post(f"/v1/spaces/{space}/blocks", json={"user_id": host.id},
+                               headers=host.auth), 422, "yourself")
