@@ -1,23 +1,35 @@
 """`Idempotency-Key` on state-changing requests: a repeat gets the first response again.
 
-Keys are scoped to the caller's credentials, and remembered with a fingerprint of
-method, path and body: the same key on a different request is refused (422).
+Keys are scoped to who is asking (the principal a valid token names, or "anonymous"), never
+to the token's bytes, and remembered with a fingerprint of method, path and body: the same
+key on a different request is refused (422). The first request claims its key with a row
+inserted before it runs, so concurrent repeats (in any API process) wait for its response
+(409 "in progress" if it takes longer than a few seconds) instead of running again. A
+response is stored without the secrets it carries (a sign-up's `token`): a repeat gets the
+account, not a token; and a failure (5xx) frees the key for another try.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from infrastructure.tokens import BadToken
 
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS idempotency_keys (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
     "status INTEGER NOT NULL, headers TEXT NOT NULL, body TEXT NOT NULL)"
 )
+IN_PROGRESS = 0  # the status of a claimed key whose first request has not answered yet
 REPLAYED_HEADERS = {b"content-type", b"location"}
+SECRETS = {"token"}  # response fields never stored, so never replayed
+WAIT_FOR_FIRST = 5.0  # seconds a repeat waits for the first request's response
 
 
 class IdempotencyMiddleware:
@@ -30,14 +42,18 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] not in CHANGING or key is None:
             await self.app(scope, receive, send)
             return
-        views = scope["app"].state.system.views
+        system = scope["app"].state.system
+        principal = _principal(system.tokens, headers.get(b"authorization"))
+        if principal is None:  # a bad token: the route answers 401
+            await self.app(scope, receive, send)
+            return
+        views = system.views
         body = await _read_body(receive)
-        scoped_key = _digest(headers.get(b"authorization", b""), key)
+        scoped_key = _digest(principal.encode(), key)
         fingerprint = _digest(scope["method"].encode(), scope["path"].encode(),
                               scope.get("query_string", b""), body)
-        stored = views.row("SELECT * FROM idempotency_keys WHERE key = ?", (scoped_key,))
-        if stored is not None:
-            await _replay(stored, fingerprint, send)
+        if not _claim(views, scoped_key, fingerprint):
+            await _replay(await _first_response(views, scoped_key), fingerprint, send)
             return
 
         captured: dict[str, Any] = {"body": b""}
@@ -53,15 +69,63 @@ class IdempotencyMiddleware:
                 captured["body"] += message.get("body", b"")
             await send(message)
 
-        await self.app(scope, _replaying(body, receive), capture)
-        if captured.get("status", 500) < 500:
+        try:
+            await self.app(scope, _replaying(body, receive), capture)
+        finally:
             with views.transaction() as cursor:
-                cursor.execute(
-                    "INSERT INTO idempotency_keys (key, fingerprint, status, headers, body) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                    (scoped_key, fingerprint, captured["status"],
-                     json.dumps(captured["headers"]), captured["body"].decode()),
-                )
+                if captured.get("status", 500) < 500:
+                    cursor.execute(
+                        "UPDATE idempotency_keys SET status = ?, headers = ?, body = ? "
+                        "WHERE key = ?", (captured["status"], json.dumps(captured["headers"]),
+                                          _without_secrets(captured["body"]), scoped_key))
+                else:
+                    cursor.execute("DELETE FROM idempotency_keys WHERE key = ?", (scoped_key,))
+
+
+def _principal(tokens: Any, authorization: bytes | None) -> str | None:
+    if not authorization:
+        return "anonymous"
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    try:
+        caller = tokens.verify(token.strip())
+    except BadToken:
+        return None
+    return f"{caller.role}:{caller.subject}"
+
+
+def _claim(views: Any, key: str, fingerprint: str) -> bool:
+    """True if this request is the first with the key (and now holds it)."""
+    with views.transaction() as cursor:
+        cursor.execute(
+            "INSERT INTO idempotency_keys (key, fingerprint, status, headers, body) "
+            "VALUES (?, ?, ?, '[]', '') ON CONFLICT (key) DO NOTHING RETURNING key",
+            (key, fingerprint, IN_PROGRESS))
+        return cursor.fetchone() is not None
+
+
+async def _first_response(views: Any, key: str) -> dict[str, Any] | None:
+    """The first request's stored response, once it has one; None if it still runs (or
+    failed and let the key go)."""
+    deadline = time.monotonic() + WAIT_FOR_FIRST
+    pause = 0.005
+    while True:
+        stored = views.row("SELECT * FROM idempotency_keys WHERE key = ?", (key,))
+        if stored is None or stored["status"] != IN_PROGRESS or time.monotonic() > deadline:
+            return stored
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+def _without_secrets(body: bytes) -> str:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")
+    if isinstance(parsed, dict) and SECRETS & parsed.keys():
+        return json.dumps({k: v for k, v in parsed.items() if k not in SECRETS})
+    return body.decode()
 
 
 def create_table(views: Any) -> None:
@@ -69,14 +133,21 @@ def create_table(views: Any) -> None:
         cursor.execute(SCHEMA)
 
 
-async def _replay(stored: dict[str, Any], fingerprint: str, send: Send) -> None:
-    if stored["fingerprint"] != fingerprint:
-        status, body = 422, json.dumps({
-            "type": "https://spaces.invalid/problems/422", "title": "Invalid input",
-            "status": 422,
-            "detail": "This Idempotency-Key was used for a different request; use a new key.",
-        }).encode()
-        headers = [[b"content-type", b"application/problem+json"]]
+def _problem(status: int, title: str, detail: str) -> bytes:
+    return json.dumps({"type": f"https://spaces.invalid/problems/{status}", "title": title,
+                       "status": status, "detail": detail}).encode()
+
+
+async def _replay(stored: dict[str, Any] | None, fingerprint: str, send: Send) -> None:
+    headers = [[b"content-type", b"application/problem+json"]]
+    if stored is not None and stored["fingerprint"] != fingerprint:
+        status, body = 422, _problem(
+            422, "Invalid input", "This Idempotency-Key was used for a different request; use a new key.")
+    elif stored is None or stored["status"] == IN_PROGRESS:
+        status, body = 409, _problem(
+            409, "Conflict", "A request with this Idempotency-Key is still in progress (or has "
+            "just failed); retry shortly.")
+        headers.append([b"retry-after", b"1"])
     else:
         status, body = stored["status"], stored["body"].encode()
         headers = [[k.encode(), v.encode()] for k, v in json.loads(stored["headers"])]

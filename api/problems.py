@@ -9,11 +9,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from domain.errors import DomainError, InvalidInput, NotAllowed, NotFound, RuleBroken
+from domain.errors import DomainError, InvalidInput, NotAllowed, NotFound, RuleBroken, UnknownCaller
 
 log = logging.getLogger(__name__)
 
-STATUS_OF = {NotAllowed: 403, NotFound: 404, RuleBroken: 409, InvalidInput: 422}
+STATUS_OF = {UnknownCaller: 401, NotAllowed: 403, NotFound: 404, RuleBroken: 409,
+             InvalidInput: 422}
 TITLES = {
     400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Not found",
     405: "Method not allowed", 409: "Rule broken", 410: "Gone", 415: "Unsupported media type",

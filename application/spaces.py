@@ -26,7 +26,7 @@ from eventsourcing.persistence import IntegrityError, RecordConflictError, Recor
 
 from application.aggregate_cache import ABSENT, AggregateCache
 from application.group_commit import GroupCommit, Submission, UnitOfWork
-from domain.errors import NotFound, RuleBroken
+from domain.errors import NotFound, RuleBroken, UnknownCaller
 from domain.operations import EventSkip
 from domain.people import Account, Block, Follow, account_id_for, block_id, follow_id
 from domain.space import DEFAULT_STAGE_LIMIT, SCHEDULE_HORIZON, Space
@@ -108,6 +108,7 @@ class SpacesApplication(Application[UUID]):
 
     @command
     def follow(self, follower_id: UUID, followee_id: UUID) -> Outcome:
+        self.require_caller(follower_id)
         self._require_account(followee_id)
         edge = self._edge(Follow, follow_id(follower_id, followee_id), follower_id, followee_id)
         edge.follow()
@@ -115,6 +116,7 @@ class SpacesApplication(Application[UUID]):
 
     @command
     def unfollow(self, follower_id: UUID, followee_id: UUID) -> Outcome:
+        self.require_caller(follower_id)
         self._require_account(followee_id)
         edge = self._edge(Follow, follow_id(follower_id, followee_id), follower_id, followee_id)
         edge.unfollow()
@@ -122,6 +124,7 @@ class SpacesApplication(Application[UUID]):
 
     @command
     def block(self, blocker_id: UUID, blocked_id: UUID) -> Outcome:
+        self.require_caller(blocker_id)
         self._require_account(blocked_id)
         edge = self._edge(Block, block_id(blocker_id, blocked_id), blocker_id, blocked_id)
         edge.block()
@@ -129,6 +132,7 @@ class SpacesApplication(Application[UUID]):
 
     @command
     def unblock(self, blocker_id: UUID, blocked_id: UUID) -> Outcome:
+        self.require_caller(blocker_id)
         self._require_account(blocked_id)
         edge = self._edge(Block, block_id(blocker_id, blocked_id), blocker_id, blocked_id)
         edge.unblock()
@@ -165,7 +169,7 @@ class SpacesApplication(Application[UUID]):
         recording: bool = False,
         scheduled_for: datetime | None = None,
     ) -> Outcome:
-        self._require_account(host_id)
+        self.require_caller(host_id)
         space = Space.create(
             host_id, title, speaker_policy, transcripts, recording, self.stage_limit
         )
@@ -230,6 +234,7 @@ class SpacesApplication(Application[UUID]):
 
     @command
     def request_to_speak(self, space_id: UUID, actor: UUID) -> Outcome:
+        self.require_caller(actor)
         space = self.space(space_id)
         space.request_to_speak(
             actor,
@@ -276,6 +281,7 @@ class SpacesApplication(Application[UUID]):
 
     @command
     def report_user(self, space_id: UUID, actor: UUID, user_id: UUID, reason: str) -> Outcome:
+        self.require_caller(actor)
         space = self.space(space_id)
         self._require_account(user_id)
         space.report_user(
@@ -339,6 +345,11 @@ class SpacesApplication(Application[UUID]):
 
     def _account(self, account_id: UUID) -> Account:
         return self._aggregate(account_id, Account, f"No account has the id {account_id}.")
+
+    def require_caller(self, account_id: UUID) -> None:
+        """The account a token names exists (tokens outlive nothing they name)."""
+        if not isinstance(self._find(account_id), Account):
+            raise UnknownCaller("Your token names no account on this server; sign up again.")
 
     def _require_account(self, account_id: UUID) -> None:
         self._account(account_id)  # existence only; accounts stay in the aggregate cache

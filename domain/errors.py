@@ -9,6 +9,10 @@ class NotAllowed(DomainError):
     """The caller may not do this (not the host, removed, blocked, wrong speaker policy)."""
 
 
+class UnknownCaller(DomainError):
+    """A validly signed token that names no account (never registered, or gone)."""
+
+
 class NotFound(DomainError):
     """The Space or account does not exist."""
 

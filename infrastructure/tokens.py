@@ -10,6 +10,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import UUID
 
 USER, AUDITOR, INTERNAL = "user", "auditor", "internal"  # internal: the API calling a media node
 
@@ -44,13 +45,16 @@ class TokenSigner:
 
     def verify(self, token: str) -> Caller:
         body, _, signature = token.partition(".")
-        if not signature or not hmac.compare_digest(signature, self._sign(body)):
+        if not signature or not hmac.compare_digest(
+                signature.encode("utf-8", "replace"), self._sign(body).encode()):
             raise BadToken("The token's signature does not match; sign in again.")
         try:
             claims = json.loads(_unb64(body))
             caller = Caller(str(claims["sub"]), str(claims["role"]))
             expires = int(claims["exp"])
-        except (ValueError, KeyError, TypeError):
+            if caller.role == USER:
+                caller = Caller(str(UUID(caller.subject)), USER)  # an account id, or no user
+        except (ValueError, KeyError, TypeError, OverflowError):
             raise BadToken("The token is malformed.") from None
         if expires < time.time():
             raise BadToken("The token has expired; sign in again.")

@@ -78,6 +78,7 @@ def react(space_id: str, body: Reaction, caller: CurrentUser, system: SystemDep)
     wait = system.reactions.take(str(caller))
     if wait:
         raise Problem(429, "Too many reactions; slow down.", {"Retry-After": str(wait)})
+    system.app.require_caller(caller)
     space = system.app.space(parse_id(space_id))
     if caller in space.removed:
         raise Problem(403, "You were removed from this Space.")

@@ -9,6 +9,7 @@ import time
 import httpx
 
 from infrastructure.settings import Settings
+from tests.e2e.test_idempotency import check_created_once
 from tests.integration.faults import Worker, eventually
 from tests.support import Server, register, spaces
 
@@ -72,4 +73,14 @@ def test_a_projection_process_of_its_own_feeds_the_views_and_the_hash_chain(
     finally:
         if worker:
             worker.stop()
+        server.stop()
+
+
+def test_parallel_repeats_of_one_idempotency_key_create_one_space_across_processes(
+        database_url, tmp_path):
+    server = Server(tmp_path / "data", {"SPACES_DATABASE_URL": database_url,
+                                        "SPACES_SECRET": "test"}, ("--processes", "2"))
+    try:
+        check_created_once(server.start(), server.url)
+    finally:
         server.stop()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.bootstrap import build
 from infrastructure.settings import Settings
-from infrastructure.tokens import AUDITOR
+from infrastructure.tokens import AUDITOR, TokenSigner
 from tests.projection_faults import UNSTORABLE, with_fragile_spaces
 from tests.unit.test_media_node import offer
 from tests.support import assert_problem, register
@@ -332,3 +335,56 @@ def test_who_may_act_is_decided_before_what_they_asked(client):
                                headers=fan.auth), 403, "host")
     assert_problem(client.post(f"/v1/spaces/{space}/blocks", json={"user_id": host.id},
                                headers=host.auth), 422, "yourself")
+
+
+def test_idempotency_is_scoped_to_the_principal_and_never_replays_a_token(client):
+    signup = {"Idempotency-Key": "join"}
+    first = client.post("/v1/accounts", json={"handle": "ada"}, headers=signup)
+    again = client.post("/v1/accounts", json={"handle": "ada"}, headers=signup)
+    assert first.status_code == again.status_code == 201 and "token" in first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == {k: v for k, v in first.json().items() if k != "token"}
+    ada = first.json()
+    signer = client.app.state.system.tokens
+    fresh = TokenSigner(signer._key.decode(), 3600).issue(ada["id"])  # the same person
+    assert fresh != ada["token"]
+    headers = {"Idempotency-Key": "k"}
+    made = client.post("/v1/spaces", json={"title": "Once"},
+                       headers={**headers, "Authorization": f"Bearer {ada['token']}"})
+    repeated = client.post("/v1/spaces", json={"title": "Once"},
+                           headers={**headers, "Authorization": f"Bearer {fresh}"})
+    assert repeated.headers["idempotent-replayed"] == "true"
+    assert repeated.json()["id"] == made.json()["id"]
+
+
+def test_odd_tokens_and_times_are_401_or_422_never_500(client):
+    signer = client.app.state.system.tokens
+
+    def forged(claims: dict) -> str:
+        body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+        return f"{body}.{signer._sign(body)}"
+
+    for token in ["ünïcode.tökén", forged({"sub": "not-a-uuid", "role": "user", "exp": 2**40}),
+                  forged({"sub": str(uuid.uuid4()), "role": "user", "exp": 1e400})]:
+        response = client.post("/v1/spaces", json={"title": "x"},
+                               headers={"Authorization": f"Bearer {token}".encode()})
+        assert_problem(response, 401)
+    auditor = auditor_headers(client)
+    for since in ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59"]:
+        assert client.get("/v1/audit/moderation", params={"since": since},
+                          headers=auditor).status_code == 200
+
+
+def test_a_signed_token_for_an_account_that_does_not_exist_cannot_act(client):
+    host = register(client, "host")
+    space = live_space(client, host)
+    ghost = {"Authorization": "Bearer " + client.app.state.system.tokens.issue(str(uuid.uuid4()))}
+    for method, path, body in [
+        ("POST", f"/v1/spaces/{space}/reactions", {"emoji": "🔥"}),
+        ("POST", f"/v1/spaces/{space}/speak-requests", None),
+        ("POST", f"/v1/spaces/{space}/reports", {"user_id": host.id, "reason": "x"}),
+        ("POST", "/v1/spaces", {"title": "Ghost town"}),
+    ]:
+        assert_problem(client.request(method, path, json=body, headers=ghost), 401, "no account")
+    ghost_id = client.app.state.system.tokens.verify(ghost["Authorization"][7:]).subject
+    assert_problem(client.put(f"/v1/accounts/{ghost_id}/following/{host.id}", headers=ghost), 401)
