@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -11,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.core import GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.problems import Problem
 from projections.faults import stopped_projections
 
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -137,8 +140,34 @@ class MetricsMiddleware:
 router = APIRouter(tags=["pages"])
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response,
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, 401: {}, 403: {}})
 def metrics(request: Request) -> Response:
-    """Prometheus text format."""
+    """Prometheus text format, for operators: requests from this machine's loopback
+    addresses (unless SPACES_METRICS_FROM_LOOPBACK=false) or with the bearer token
+    SPACES_METRICS_TOKEN."""
+    _require_operator(request, request.app.state.system.settings)
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _require_operator(request: Request, settings: Any) -> None:
+    given = request.headers.get("authorization", "")
+    if settings.metrics_token and hmac.compare_digest(
+            given.encode(), f"Bearer {settings.metrics_token}".encode()):
+        return
+    client = request.client.host if request.client else ""
+    if settings.metrics_from_loopback and _is_loopback(client):
+        return
+    if not settings.metrics_token:
+        raise Problem(403, "Metrics are for operators on this machine (loopback); set "
+                      "SPACES_METRICS_TOKEN to read them from elsewhere.")
+    raise Problem(401, "Send the operators' metrics token as a bearer token.",
+                  {"WWW-Authenticate": "Bearer"})
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -28,7 +28,8 @@ from application.aggregate_cache import ABSENT, AggregateCache
 from application.group_commit import GroupCommit, Submission, UnitOfWork
 from domain.errors import NotFound, RuleBroken, UnknownCaller
 from domain.operations import EventSkip
-from domain.people import Account, Block, Follow, account_id_for, block_id, follow_id
+from domain.people import (Account, Block, Follow, HandleClaim, account_id_for, block_id,
+                           follow_id)
 from domain.space import DEFAULT_STAGE_LIMIT, SCHEDULE_HORIZON, Space
 
 MAX_ATTEMPTS = 20
@@ -93,12 +94,21 @@ class SpacesApplication(Application[UUID]):
     @command
     def register_account(self, handle: str) -> Outcome:
         account = Account.register(handle)
-        if self._find(account.id) is not None:
-            raise RuleBroken(f"The handle @{handle} is taken.")
+        claim = HandleClaim(handle, account.id)
+        self._require_handle_free(handle, account.id, claim.id)
         try:
-            return self._save(account.id, account)
+            return self._save(account.id, account, claim)
         except IntegrityError:
+            self._require_handle_free(handle, account.id, claim.id)
             raise RuleBroken(f"The handle @{handle} is taken.") from None
+
+    def _require_handle_free(self, handle: str, account_id: UUID, claim_id: UUID) -> None:
+        if self._find(account_id) is not None:
+            raise RuleBroken(f"The handle @{handle} is taken.")
+        claim = self._find(claim_id)
+        if claim is not None:
+            raise RuleBroken(f"The handle @{handle} looks too much like @{claim.handle}, which "
+                             "is taken (I, l, 1 and i, O and 0, rn and m read alike); choose another.")
 
     def handle_of(self, account_id: UUID) -> str:
         return self._account(account_id).handle

@@ -9,6 +9,7 @@ same pair collide in the event store instead of creating two edges.
 from __future__ import annotations
 
 import re
+import unicodedata
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -24,6 +25,23 @@ _NAMESPACE = uuid5(NAMESPACE_URL, "https://spaces.invalid/")
 def account_id_for(handle: str) -> UUID:
     """Handles are unique regardless of case: the id is derived from the lowered handle."""
     return uuid5(_NAMESPACE, "account:" + handle.lower())
+
+
+# ASCII characters that pass for one another in a handle: I, l, 1 and i (as I, once case
+# is folded); O and 0; rn and m; vv and w.
+LOOKALIKES = (("rn", "m"), ("vv", "w"), ("1", "l"), ("i", "l"), ("0", "o"))
+
+
+def handle_skeleton(handle: str) -> str:
+    """What a handle looks like: two handles with one skeleton are one handle to a reader."""
+    folded = unicodedata.normalize("NFKC", handle).casefold()
+    for lookalike, canonical in LOOKALIKES:
+        folded = folded.replace(lookalike, canonical)
+    return folded
+
+
+def handle_claim_id(handle: str) -> UUID:
+    return uuid5(_NAMESPACE, "handle:" + handle_skeleton(handle))
 
 
 def follow_id(follower_id: UUID, followee_id: UUID) -> UUID:
@@ -53,6 +71,25 @@ class Account(FlatCopy, Aggregate):
     @event("AccountRegistered", topic="spaces:AccountRegistered")
     def __init__(self, handle: str):
         self.handle = handle
+
+
+class HandleClaim(Aggregate):
+    """Holds a handle's look (its skeleton) for one account, so that no other account can
+    register a handle that reads the same (`bill`, `bilI`, `b1ll`)."""
+
+    TOPIC = "spaces:HandleClaim"
+
+    class Created(Aggregate.Created):
+        TOPIC = "spaces:HandleClaim.Created"
+
+    @staticmethod
+    def create_id(handle: str, account_id: UUID) -> UUID:
+        return handle_claim_id(handle)
+
+    @event("HandleClaimed", topic="spaces:HandleClaimed")
+    def __init__(self, handle: str, account_id: UUID):
+        self.handle = handle
+        self.account_id = account_id
 
 
 class Follow(FlatCopy, Aggregate):

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     )
     stt_model: str | None = Field(None, description="model path handed to the engine")
     transcription_slots: int = Field(4, ge=1, description="utterances transcribed at once per media node")
+    metrics_token: str | None = Field(
+        None, description="operators' bearer token for /metrics from other machines")
+    metrics_from_loopback: bool = Field(
+        True, description="/metrics answers requests from 127.0.0.1 and ::1 without a token")
     reactions_per_second: float = 5.0
     reaction_burst: int = 20
     database_url: str | None = Field(

@@ -232,23 +232,27 @@ def test_a_scheduled_start_is_in_the_future_and_within_the_horizon(make_client):
 
 
 def test_health_reports_readiness_and_positions(client):
-    register(client, "host")
+    registered = client.post("/v1/accounts", json={"handle": "host"}).json()
     deadline = time.monotonic() + 5
     while (health := client.get("/healthz")).status_code == 503 and time.monotonic() < deadline:
         time.sleep(0.01)
     body = health.json()
-    assert body["status"] == "ok" and body["event_store_position"] == 1
+    assert body["status"] == "ok" and body["event_store_position"] == registered["position"]
 
 
-def test_metrics_count_commands_by_route_and_show_view_lag(client):
+OPERATOR = {"Authorization": "Bearer ops-secret"}
+
+
+def test_metrics_count_commands_by_route_and_show_view_lag(make_client):
+    client = make_client(metrics_token="ops-secret")
     host = register(client, "host")
     live_space(client, host)
     client.post("/v1/spaces/nope/launch", headers=host.auth)
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=OPERATOR).text
     assert 'spaces_commands_total{method="POST",route="/v1/spaces/{space_id}/launch",status="200"} 1.0' in text
     assert 'route="/v1/spaces/{space_id}/launch",status="404"} 1.0' in text
     assert 'spaces_command_seconds_count{method="POST",route="/v1/accounts"} 1.0' in text
-    assert "spaces_event_store_position 3.0" in text
+    assert f"spaces_event_store_position {client.app.state.system.app.position()}.0" in text
     assert "spaces_views_events_behind" in text and "spaces_views_seconds_behind" in text
 
 
@@ -260,7 +264,7 @@ def test_the_openapi_document_lists_every_route(client):
 
 
 def test_health_and_metrics_name_a_stopped_projection_and_other_reads_go_on():
-    system = build(Settings(event_store="memory"))
+    system = build(Settings(event_store="memory", metrics_token="ops-secret"))
     system.projections.projections[:] = with_fragile_spaces()
     with TestClient(create_app(system=system)) as client:
         host = register(client, "host")
@@ -273,7 +277,7 @@ def test_health_and_metrics_name_a_stopped_projection_and_other_reads_go_on():
             "projection": "spaces", "position": created["position"],
             "error": "ValueError: this title cannot be stored"}]
         assert (f'spaces_projection_stopped{{position="{created["position"]}",projection="spaces"}} 1.0'
-                in client.get("/metrics").text)
+                in client.get("/metrics", headers=OPERATOR).text)
         system.app.skip_event("spaces", created["position"], "cli:ops", "cannot be stored")
         deadline = time.monotonic() + 5
         while client.get("/healthz").json()["status"] != "ok":
@@ -388,3 +392,25 @@ def test_a_signed_token_for_an_account_that_does_not_exist_cannot_act(client):
         assert_problem(client.request(method, path, json=body, headers=ghost), 401, "no account")
     ghost_id = client.app.state.system.tokens.verify(ghost["Authorization"][7:]).subject
     assert_problem(client.put(f"/v1/accounts/{ghost_id}/following/{host.id}", headers=ghost), 401)
+
+
+def test_metrics_are_for_operators_only(make_client):
+    closed = make_client()  # the test client is no loopback address
+    assert_problem(closed.get("/metrics"), 403, "SPACES_METRICS_TOKEN")
+    guarded = make_client(metrics_token="ops-secret")
+    assert_problem(guarded.get("/metrics"), 401)
+    assert_problem(guarded.get("/metrics", headers={"Authorization": "Bearer guess"}), 401)
+    assert guarded.get("/metrics", headers=OPERATOR).status_code == 200
+    local = TestClient(create_app(Settings(event_store="memory")), client=("127.0.0.1", 5000))
+    with local:
+        assert local.get("/metrics").status_code == 200
+
+
+def test_handles_that_read_alike_are_one_handle(client):
+    register(client, "bill")
+    for lookalike in ("bilI", "biII", "b1ll", "BILL", "bi1l"):
+        assert_problem(client.post("/v1/accounts", json={"handle": lookalike}), 409, "@bill")
+    register(client, "modern")
+    assert_problem(client.post("/v1/accounts", json={"handle": "modem"}), 409, "read alike")
+    assert_problem(client.post("/v1/accounts", json={"handle": "rnodern"}), 409, "@modern")
+    register(client, "bull")  # different enough
