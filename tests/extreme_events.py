@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from application.spaces import SpacesApplication
 from domain.errors import DomainError
-from domain.people import HANDLE_PATTERN
+from domain.people import HANDLE_PATTERN, handle_skeleton
 from domain.space import MAX_TITLE_LENGTH, SCHEDULE_HORIZON, SPEAKER_POLICIES
 from domain.text import DIRECTION_CHANGING, INVISIBLE, MAX_REASON_LENGTH
 from projections.faults import stopped_projections
@@ -33,7 +33,7 @@ handles = st.from_regex(HANDLE_PATTERN, fullmatch=True)
 scenarios = st.fixed_dictionaries({
     "title": titles, "policy": st.sampled_from(SPEAKER_POLICIES),
     "ahead": ahead, "offset": offsets,
-    "handles": st.lists(handles, min_size=5, max_size=5, unique_by=str.lower),
+    "handles": st.lists(handles, min_size=5, max_size=5, unique_by=handle_skeleton),
     "reasons": st.lists(reasons, min_size=8, max_size=8),
 })
 

@@ -11,6 +11,8 @@ from projections.inbox import inbox
 from projections.moderation import moderation_log
 from projections.spaces import SpaceQueries
 
+TOMORROW = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)  # the same in both systems of a run
+
 
 def play(app: Any, rounds: int = 1) -> None:
     host, fan, guest, troll, other = (app.register_account(h).id
@@ -37,7 +39,7 @@ def play(app: Any, rounds: int = 1) -> None:
         app.revoke_speaker(morning, host, fan)
         app.end(morning, host)
         app.create_space(host, f"Tomorrow {round_}",
-                         scheduled_for=datetime(2099, 1, 1, tzinfo=timezone.utc) + timedelta(days=round_))
+                         scheduled_for=TOMORROW + timedelta(hours=round_))
         shown = app.create_space(other, f"Other {round_}").id
         app.launch(shown, other)
         app.unblock(host, troll)
