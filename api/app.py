@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import audit_log, idempotency, metrics, problems
 from api.ids import CanonicalIds
+from api.read_your_writes import ViewsWaiter
 from api.bootstrap import System, build
 from infrastructure import transcripts
 from api.routes import (accounts, audio, audit, media_internal, moderation, pages, spaces, stage,
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         to_thread.current_default_thread_limiter().total_tokens = system.settings.threads
         _calm_garbage_collection()
         system.start()
+        system.views_waiter.start_on(asyncio.get_running_loop())
         if carries_audio:
             system.start_media(asyncio.get_running_loop())
         if role == "api":
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
 
     app = FastAPI(title="Spaces", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.system = system
+    system.views_waiter = ViewsWaiter(system.progress, settings.read_your_writes_per_caller)
     idempotency.create_table(system.views)
     audit_log.create_table(system.views)
     transcripts.create_table(system.views)

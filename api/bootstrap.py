@@ -48,6 +48,7 @@ class System:
     store_feed: LogFollower  # the notification log, read once for this process
     notifications: Any = None  # with PostgreSQL: wakes this process's followers on NOTIFY
     stream: Any = None  # the live stream hub of this API process (api/stream.py)
+    views_waiter: Any = None  # ?after= reads wait on it (api/read_your_writes.py)
     media: Any = None  # a MediaNode here, or a RemoteMedia for a `spaces media` process
     background: list[Any] = field(default_factory=list)  # things with start() and stop()
 

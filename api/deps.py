@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from anyio import to_thread
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.bootstrap import System
 from api.problems import Problem
+from api.read_your_writes import TooManyWaiting
 from infrastructure.tokens import AUDITOR, USER, BadToken, Caller
 
 BIGINT = 2**63 - 1  # the largest position, version or cursor the stores can hold
@@ -85,14 +85,32 @@ Auditor = Annotated[Caller, Depends(auditor)]
 
 
 async def caught_up(
-    system: SystemDep,
+    request: Request, system: SystemDep,
     after: Annotated[int | None, Query(ge=0, le=BIGINT, description="wait until the views include this event store position")] = None,
 ) -> None:
-    if after is not None and not await to_thread.run_sync(
-        system.progress.wait_for, after, system.settings.read_your_writes_timeout
-    ):
+    if after is None:
+        return
+    try:
+        reached = await system.views_waiter.wait_for(
+            _who(request), after, system.settings.read_your_writes_timeout)
+    except TooManyWaiting:
+        raise Problem(429, "Too many of your reads are waiting for the views; retry shortly.",
+                      {"Retry-After": "1"}) from None
+    if not reached:
         raise Problem(503, f"The views have not reached position {after} yet; retry shortly.",
                       {"Retry-After": "1"})
+
+
+def _who(request: Request) -> str:
+    """Whom a waiting read counts against: the token's subject, else the client's address."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        try:
+            caller = request.app.state.system.tokens.verify(token.strip())
+            return f"{caller.role}:{caller.subject}"
+        except BadToken:
+            pass
+    return request.client.host if request.client else "unknown"
 
 
 CaughtUp = Depends(caught_up)

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     )
     threads: int = Field(40, ge=1, description="threads that run commands and queries")
     processes: int = Field(1, ge=1, description="server processes (PostgreSQL only)")
-    read_your_writes_timeout: float = Field(5.0, description="seconds ?after= may wait")
+    read_your_writes_timeout: float = Field(5.0, gt=0, le=60, description="seconds ?after= may wait")
+    read_your_writes_per_caller: int = Field(
+        16, ge=1, description="reads one caller may have waiting on ?after= at once (then 429)")
     media_url: str | None = Field(
         None, description="base URL of a separate `spaces media` process: the API redirects "
         "audio requests there (307) instead of carrying audio itself"

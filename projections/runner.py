@@ -46,6 +46,7 @@ class ProjectionRunner(WokenLoop):
         self.projections = list(projections or all_projections())
         self.batch_size = batch_size
         self.faults = Faults(app, views)
+        self.progress_listeners: list[Callable[[int], None]] = []  # told after every batch
         self._caught_up = threading.Condition()
         self._position = 0
         self._create_tables()
@@ -72,21 +73,23 @@ class ProjectionRunner(WokenLoop):
     def _process_batch(self, fed: bool) -> list[Any]:
         try:
             with self.faults.kept_unless_committed():
-                notifications = self._apply_batch(fed, careful=False)
+                notifications, position = self._apply_batch(fed, careful=False)
         except Exception:
             # Again, event by event: a projection whose handler raises stops there.
             with self.faults.kept_unless_committed():
-                notifications = self._apply_batch(False, careful=True)
+                notifications, position = self._apply_batch(False, careful=True)
         with self._caught_up:
-            if notifications:
-                self._position = max(self._position, notifications[-1].id)
+            self._position = max(self._position, position)
             self._caught_up.notify_all()
+        for listener in self.progress_listeners:
+            listener(self._position)
         return notifications
 
-    def _apply_batch(self, fed: bool, careful: bool) -> list[Any]:
+    def _apply_batch(self, fed: bool, careful: bool) -> tuple[list[Any], int]:
+        """The batch applied, and the position the running projections reached."""
         running = self.faults.running(self.projections)
         if not running:
-            return []
+            return [], self._position
         with self.views.transaction() as cursor:
             self.views.serialize(cursor, "projection-runner")
             cursor.execute("SELECT name, position FROM projection_positions")
@@ -112,7 +115,7 @@ class ProjectionRunner(WokenLoop):
                     "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
                     list(reached.items()),
                 )
-        return notifications
+        return notifications, notifications[-1].id if notifications else start
 
     # -- read-your-writes ------------------------------------------------------------------
 
@@ -124,6 +127,10 @@ class ProjectionRunner(WokenLoop):
 
     def position(self) -> int:
         return views_position(self.views)
+
+    def caught_up_to(self) -> int:
+        """What this runner has applied, without asking the database."""
+        return self._position
 
     # -- rebuilding ------------------------------------------------------------------------
 
