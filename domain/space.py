@@ -232,6 +232,17 @@ class Space(FlatCopy, Aggregate):
 
     # -- moderation ------------------------------------------------------------------------
 
+    def check_listener(self, user_id: UUID | None, host_blocks_user: bool) -> None:
+        """Whether `user_id` (None: someone without an account) may read, listen and react:
+        not if the host removed them from this Space or blocked them."""
+        if user_id is None or user_id == self.host_id:
+            return
+        if user_id in self.removed:
+            raise NotAllowed("You were removed from this Space.")
+        if host_blocks_user:
+            raise NotAllowed("The host of this Space has blocked you.")
+
+
     def remove_user(self, actor: UUID, user_id: UUID, reason: str | None = None) -> None:
         self._require_host(actor)
         if user_id == self.host_id:

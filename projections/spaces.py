@@ -21,7 +21,8 @@ SPACE_COLUMNS = (
 
 class SpacesProjection(Projection):
     name = "spaces"
-    tables = ("spaces", "stage", "speak_requests", "removals", "blocks")
+    # Who is removed or blocked is not kept here: reads decide it on the event store.
+    tables = ("spaces", "stage", "speak_requests")
     schema = (
         "CREATE TABLE IF NOT EXISTS spaces (id TEXT PRIMARY KEY, host_id TEXT NOT NULL, "
         "title TEXT NOT NULL, state TEXT NOT NULL, speaker_policy TEXT NOT NULL, "
@@ -34,10 +35,6 @@ class SpacesProjection(Projection):
         "muted INTEGER NOT NULL, since TEXT NOT NULL, PRIMARY KEY (space_id, user_id))",
         "CREATE TABLE IF NOT EXISTS speak_requests (space_id TEXT NOT NULL, "
         "user_id TEXT NOT NULL, requested_at TEXT NOT NULL, PRIMARY KEY (space_id, user_id))",
-        "CREATE TABLE IF NOT EXISTS removals (space_id TEXT NOT NULL, user_id TEXT NOT NULL, "
-        "PRIMARY KEY (space_id, user_id))",
-        "CREATE TABLE IF NOT EXISTS blocks (blocker_id TEXT NOT NULL, blocked_id TEXT NOT NULL, "
-        "PRIMARY KEY (blocker_id, blocked_id))",
     )
 
     @handles("spaces:SpaceCreated")
@@ -104,28 +101,8 @@ class SpacesProjection(Projection):
 
     @handles("spaces:UserRemoved", "spaces:UserBlocked")
     def taken_out(self, event: Any, position: int, cursor: Any) -> None:
-        space_id, user_id = text(event.originator_id), text(event.user_id)
         self.unseated(event, position, cursor)
-        self._drop_request(cursor, space_id, user_id)
-        if type(event).TOPIC == "spaces:UserRemoved":
-            cursor.execute(
-                "INSERT INTO removals (space_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (space_id, user_id),
-            )
-
-    @handles("spaces:Blocked")
-    def blocked(self, event: Any, position: int, cursor: Any) -> None:
-        cursor.execute(
-            "INSERT INTO blocks (blocker_id, blocked_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            (text(event.blocker_id), text(event.blocked_id)),
-        )
-
-    @handles("spaces:Unblocked")
-    def unblocked(self, event: Any, position: int, cursor: Any) -> None:
-        cursor.execute(
-            "DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?",
-            (text(event.blocker_id), text(event.blocked_id)),
-        )
+        self._drop_request(cursor, text(event.originator_id), text(event.user_id))
 
     @staticmethod
     def _set(cursor: Any, event: Any, assignments: str, *values: Any) -> None:
@@ -172,18 +149,6 @@ class SpaceQueries:
             "LEFT JOIN accounts a ON a.id = r.user_id WHERE r.space_id = ? ORDER BY r.requested_at",
             (space_id,),
         )
-
-    def is_kept_out(self, space_id: str, host_id: str, user_id: str) -> str | None:
-        """Why `user_id` may not join this Space, or None if they may."""
-        if self.views.row(
-            "SELECT 1 FROM removals WHERE space_id = ? AND user_id = ?", (space_id, user_id)
-        ):
-            return "You were removed from this Space."
-        if self.views.row(
-            "SELECT 1 FROM blocks WHERE blocker_id = ? AND blocked_id = ?", (host_id, user_id)
-        ):
-            return "The host of this Space has blocked you."
-        return None
 
     def live(self, limit: int, before: int | None) -> list[dict[str, Any]]:
         return self.views.rows(

@@ -77,8 +77,4 @@ def views_of(views: Any) -> dict[str, Any]:
                                                after=None, limit=10_000)],
         "follows": sorted((name[r["follower_id"]], name[r["followee_id"]])
                           for r in views.rows("SELECT * FROM follows")),
-        "blocks": sorted((name[r["blocker_id"]], name[r["blocked_id"]])
-                         for r in views.rows("SELECT * FROM blocks")),
-        "removals": sorted((name[r["space_id"]], name[r["user_id"]])
-                           for r in views.rows("SELECT * FROM removals")),
     }

@@ -62,10 +62,8 @@ async def listen(space_id: str, request: Request, caller: OptionalCaller, system
     if space.state != "live":
         raise Problem(409, "Listening opens when the Space goes live.")
     user = UUID(caller.subject) if caller is not None and caller.role == USER else None
-    if user is not None and user in space.removed:
-        raise Problem(403, "You were removed from this Space.")
-    if user is not None and system.app.blocks(space.host_id, user):
-        raise Problem(403, "The host of this Space has blocked you.")
+    if user is not None:
+        space.check_listener(user, system.app.blocks(space.host_id, user))
     try:
         session_id, answer = await system.media.listen(
             space_id, str(space.host_id), str(user) if user else None, offer,

@@ -80,10 +80,7 @@ def react(space_id: str, body: Reaction, caller: CurrentUser, system: SystemDep)
         raise Problem(429, "Too many reactions; slow down.", {"Retry-After": str(wait)})
     system.app.require_caller(caller)
     space = system.app.space(parse_id(space_id))
-    if caller in space.removed:
-        raise Problem(403, "You were removed from this Space.")
-    if system.app.blocks(space.host_id, caller):
-        raise Problem(403, "The host of this Space has blocked you.")
+    space.check_listener(caller, system.app.blocks(space.host_id, caller))
     if space.state != "live":
         raise Problem(409, "This Space has ended." if space.state == "ended"
                       else "Reactions open when the Space goes live.")

@@ -414,3 +414,19 @@ def test_handles_that_read_alike_are_one_handle(client):
     assert_problem(client.post("/v1/accounts", json={"handle": "modem"}), 409, "read alike")
     assert_problem(client.post("/v1/accounts", json={"handle": "rnodern"}), 409, "@modern")
     register(client, "bull")  # different enough
+
+
+def test_removal_and_block_hold_even_while_the_views_lag(client):
+    host, troll, rude = (register(client, h) for h in ("host", "troll", "rude"))
+    space = client.post("/v1/spaces", json={"title": "Show"}, headers=host.auth).json()["id"]
+    launched = client.post(f"/v1/spaces/{space}/launch", headers=host.auth).json()
+    assert client.get(f"/v1/spaces/{space}", params={"after": launched["position"]}).status_code == 200
+    client.app.state.system.projections.stop()  # the views stop here
+    client.post(f"/v1/spaces/{space}/removals", json={"user_id": troll.id}, headers=host.auth)
+    client.put(f"/v1/accounts/{host.id}/blocked/{rude.id}", headers=host.auth)
+    for person, why in ((troll, "removed"), (rude, "blocked")):
+        assert_problem(client.get(f"/v1/spaces/{space}", headers=person.auth), 403, why)
+        assert_problem(client.get(f"/s/{space}", headers=person.auth), 403, why)
+        assert_problem(client.get(f"/v1/spaces/{space}/stream", headers=person.auth), 403, why)
+    client.post(f"/v1/spaces/{space}/end", headers=host.auth)
+    assert_problem(client.get(f"/v1/spaces/{space}"), 410)

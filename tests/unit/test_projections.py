@@ -113,20 +113,6 @@ def test_the_inbox_holds_open_invitations_only(app, views, runner):
     assert inbox(views, str(guest)) == []
 
 
-def test_removals_and_blocks_keep_people_out_of_the_views(app, views, runner):
-    host, removed, blocked = (app.register_account(h).id for h in ("host", "removed", "blocked"))
-    space = app.create_space(host, "Show").id
-    app.remove_user(space, host, removed, "spam")
-    app.block_from_space(space, host, blocked)
-    runner.catch_up()
-    queries = SpaceQueries(views)
-    assert queries.is_kept_out(str(space), str(host), str(removed)) == "You were removed from this Space."
-    assert "blocked" in queries.is_kept_out(str(space), str(host), str(blocked))
-    app.unblock(host, blocked)
-    runner.catch_up()
-    assert queries.is_kept_out(str(space), str(host), str(blocked)) is None
-
-
 def test_the_moderation_log_records_who_did_what_to_whom_in_order(app, views, runner):
     host, a, b = (app.register_account(h).id for h in ("host", "a", "b"))
     space = app.create_space(host, "Show").id
