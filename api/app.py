@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import audit_log, idempotency, metrics, problems
+from api.body_limit import BodyLimit
 from api.ids import CanonicalIds
 from api.read_your_writes import ViewsWaiter
 from api.bootstrap import System, build
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     app.state.metrics = metrics.Metrics(system)
     app.add_middleware(idempotency.IdempotencyMiddleware)
     app.add_middleware(metrics.MetricsMiddleware)  # replays are counted too
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CanonicalIds)  # outermost: every layer sees one spelling of an id
     problems.install(app)
     # FastAPI tries the routes in this order, about a microsecond each: the Spaces' own

@@ -6,10 +6,16 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 SpeakerPolicy = Literal["everyone", "following", "invited"]
 Emoji = Literal["👏", "❤️", "😂", "😮", "😢", "💯", "🔥", "🙏", "👍", "🎉"]
+
+
+class Body(BaseModel):
+    """A request body: a field it does not know is refused (422), not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Done(BaseModel):
@@ -17,7 +23,7 @@ class Done(BaseModel):
     position: int = Field(description="event store position reached; pass as ?after= to read your write")
 
 
-class NewAccount(BaseModel):
+class NewAccount(Body):
     handle: str = Field(pattern=r"^[A-Za-z0-9_]{1,30}$", examples=["ada"])
 
 
@@ -33,7 +39,7 @@ class AccountView(BaseModel):
     handle: str
 
 
-class NewSpace(BaseModel):
+class NewSpace(Body):
     title: str = Field(min_length=1, max_length=120)
     speaker_policy: SpeakerPolicy = "everyone"
     transcripts: bool = False
@@ -46,13 +52,13 @@ class SpaceCreated(Done):
     link: str
 
 
-class SpaceChanges(BaseModel):
+class SpaceChanges(Body):
     transcripts: bool | None = None
     recording: bool | None = None
     scheduled_for: AwareDatetime | None = None
 
 
-class UserRef(BaseModel):
+class UserRef(Body):
     user_id: UUID
 
 
@@ -64,7 +70,7 @@ class Report(UserRef):
     reason: str = Field(min_length=1, max_length=500)
 
 
-class Reaction(BaseModel):
+class Reaction(Body):
     emoji: Emoji
 
 

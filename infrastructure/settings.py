@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     )
     stt_model: str | None = Field(None, description="model path handed to the engine")
     transcription_slots: int = Field(4, ge=1, description="utterances transcribed at once per media node")
+    max_body_bytes: int = Field(65_536, ge=1024, description="largest request body (then 413)")
     metrics_token: str | None = Field(
         None, description="operators' bearer token for /metrics from other machines")
     metrics_from_loopback: bool = Field(

@@ -430,3 +430,19 @@ def test_removal_and_block_hold_even_while_the_views_lag(client):
         assert_problem(client.get(f"/v1/spaces/{space}/stream", headers=person.auth), 403, why)
     client.post(f"/v1/spaces/{space}/end", headers=host.auth)
     assert_problem(client.get(f"/v1/spaces/{space}"), 410)
+
+
+def test_bodies_are_bounded_and_unknown_fields_refused(client):
+    host = register(client, "host")
+    assert_problem(client.post("/v1/spaces", json={"title": "x", "colour": "red"},
+                               headers=host.auth), 422, "colour")
+    big = {"title": "x", "padding": "x" * 100_000}
+    assert_problem(client.post("/v1/spaces", json=big, headers=host.auth), 413, "65536 bytes")
+
+    def chunks():
+        for _ in range(100):
+            yield b"x" * 1000
+
+    streamed = client.post("/v1/spaces", content=chunks(),
+                           headers={**host.auth, "Content-Type": "application/json"})
+    assert_problem(streamed, 413)
