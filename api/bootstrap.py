@@ -44,6 +44,7 @@ class System:
     tokens: TokenSigner
     live: LiveEvents
     reactions: RateLimiter
+    audio_attempts: RateLimiter  # offers to publish or listen, per caller and per address
     chain: HashChain
     store_feed: LogFollower  # the notification log, read once for this process
     notifications: Any = None  # with PostgreSQL: wakes this process's followers on NOTIFY
@@ -107,6 +108,7 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
         tokens=TokenSigner(secret, settings.token_ttl_days * 86400),
         live=LiveEvents(),
         reactions=RateLimiter(settings.reactions_per_second, settings.reaction_burst),
+        audio_attempts=RateLimiter(settings.audio_offers_per_second, settings.audio_offer_burst),
         chain=HashChain(app, _chain_database(settings, views), secret),
         store_feed=LogFollower(app),
     )
@@ -129,6 +131,8 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
                                  speech=engine_factory(settings.stt_engine, settings.stt_model),
                                  transcription_slots=settings.transcription_slots,
                                  on_caption=system.on_caption,
+                                 max_rooms=settings.media_max_rooms,
+                                 max_sessions=settings.media_max_sessions,
                                  on_talking=lambda space_id, talking: system.live.publish(
                                      space_id, "talking", {"speakers": talking}))
     run_workers = _runs_workers(settings, workers)

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         None, description="operators' bearer token for /metrics from other machines")
     metrics_from_loopback: bool = Field(
         True, description="/metrics answers requests from 127.0.0.1 and ::1 without a token")
+    media_max_rooms: int = Field(1_000, ge=1, description="Spaces one media node carries at once")
+    media_max_sessions: int = Field(5_000, ge=1, description="audio sessions one media node carries")
+    audio_offers_per_second: float = Field(
+        2.0, gt=0, description="sustained audio offers (publish or listen) per caller and per address")
+    audio_offer_burst: int = Field(30, ge=1, description="audio offers at once before 429")
     reactions_per_second: float = 5.0
     reaction_burst: int = 20
     database_url: str | None = Field(

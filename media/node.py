@@ -45,6 +45,10 @@ class BadOffer(ValueError):
     """The SDP offer cannot be used (not SDP, or no audio)."""
 
 
+class MediaFull(RuntimeError):
+    """This node carries as many rooms or sessions as it may."""
+
+
 @dataclass
 class Session:
     id: str
@@ -66,6 +70,10 @@ class Room:
     sessions: dict[str, Session] = field(default_factory=dict)
     transcribers: dict[str, SpeakerTranscriber] = field(default_factory=dict)
     origin: float = field(default_factory=time.monotonic)
+    joining: int = 0  # offers being answered: the room stays open for them
+
+    def empty(self) -> bool:
+        return not self.sessions and not self.joining
 
     def listeners(self) -> int:
         return sum(1 for s in self.sessions.values() if s.role == "listener")
@@ -78,7 +86,8 @@ class MediaNode:
                  stalled_after: float = 5.0,
                  speech: Callable[[], SpeechEngine] | None = None, transcription_slots: int = 4,
                  on_caption: Callable[[str, dict[str, Any]], None] | None = None,
-                 on_talking: Callable[[str, list[str]], None] | None = None):
+                 on_talking: Callable[[str, list[str]], None] | None = None,
+                 max_rooms: int = 1_000, max_sessions: int = 5_000):
         self.ice_servers = [RTCIceServer(urls=u) for u in ice_servers or []]
         self.recordings = recordings
         self.segment_seconds = segment_seconds
@@ -89,6 +98,9 @@ class MediaNode:
         self.on_caption = on_caption  # (space_id, caption line)
         self.on_talking = on_talking  # (space_id, speakers heard now)
         self.transcribed_frames = 0  # audio frames handed to speech engines, ever
+        self.max_rooms, self.max_sessions = max_rooms, max_sessions
+        # A room exists while it has sessions: the first one opens it, the last one to
+        # leave (or a refused offer, or the end) closes it with its mix, recorder and captions.
         self.rooms: dict[str, Room] = {}
         self.sessions: dict[str, Session] = {}
         self._reaper: asyncio.Task | None = None
@@ -99,8 +111,13 @@ class MediaNode:
                       audible: bool, recording: bool = False,
                       transcripts: bool = False) -> tuple[str, str]:
         room = self._room(space_id, host_id, recording, transcripts)
-        for old in [s for s in room.sessions.values() if s.user_id == user_id and s.role == "speaker"]:
-            await self.leave(old.id)  # a speaker publishes once; a new offer replaces the old
+        room.joining += 1  # the old session leaving must not close the room
+        try:
+            for old in [s for s in room.sessions.values()
+                        if s.user_id == user_id and s.role == "speaker"]:
+                await self.leave(old.id)  # a speaker publishes once; a new offer replaces the old
+        finally:
+            room.joining -= 1
         session = Session(uuid.uuid4().hex, space_id, user_id, "speaker", self._peer())
         speaker_input = room.mix.input_for(user_id)
 
@@ -110,7 +127,7 @@ class MediaNode:
                 receiver = next(t.receiver for t in session.pc.getTransceivers() if t.receiver.track is track)
                 tap(receiver, speaker_input.push)
 
-        answer = await self._answer(session, offer, prepare=self._receive_slots)
+        answer = await self._answer(room, session, offer, prepare=self._receive_slots)
         if audible:
             room.mix.audible.add(user_id)
         self._register(room, session)
@@ -124,7 +141,7 @@ class MediaNode:
         session = Session(uuid.uuid4().hex, space_id, user_id, "listener", self._peer(),
                           PacketTrack())
         session.pc.addTrack(session.track)
-        answer = await self._answer(session, offer)
+        answer = await self._answer(room, session, offer)
         room.mix.listeners.add(session.track)
         self._register(room, session)
         self._presence(room, "joined", user_id)
@@ -148,6 +165,8 @@ class MediaNode:
             for slot in session.slots:
                 slot.end()
             self._assign_slots(room)
+            if room.empty():
+                await self.close_room(room.space_id)
         await session.pc.close()
 
     async def end_session(self, space_id: str, session_id: str, user_id: str | None) -> str:
@@ -246,8 +265,12 @@ class MediaNode:
     def _room(self, space_id: str, host_id: str, recording: bool, transcripts: bool) -> Room:
         if self._reaper is None:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
+        if len(self.sessions) >= self.max_sessions:
+            raise MediaFull(f"This media node carries {self.max_sessions} sessions already.")
         room = self.rooms.get(space_id)
         if room is None:
+            if len(self.rooms) >= self.max_rooms:
+                raise MediaFull(f"This media node carries {self.max_rooms} Spaces already.")
             room = self.rooms[space_id] = Room(space_id, host_id, SpaceMix())
             if self.on_talking:
                 room.mix.on_talking = lambda talking: self.on_talking(space_id, talking)
@@ -289,19 +312,27 @@ class MediaNode:
     def _peer(self) -> RTCPeerConnection:
         return RTCPeerConnection(RTCConfiguration(iceServers=self.ice_servers))
 
-    async def _answer(self, session: Session, offer: str,
+    async def _answer(self, room: Room, session: Session, offer: str,
                       prepare: Callable[[Session], None] | None = None) -> str:
-        if not offer.lstrip().startswith("v=0") or "m=audio" not in offer:
-            await session.pc.close()
-            raise BadOffer("The body must be an SDP offer (application/sdp) with an audio section.")
+        room.joining += 1  # until the caller registers the session, before it next yields
+        answered = False
         try:
-            await session.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
-            if prepare:
-                prepare(session)
-            await session.pc.setLocalDescription(await session.pc.createAnswer())
-        except Exception as error:  # aiortc raises many kinds on malformed SDP
-            await session.pc.close()
-            raise BadOffer(f"The SDP offer could not be used: {error}") from None
+            if not offer.lstrip().startswith("v=0") or "m=audio" not in offer:
+                raise BadOffer("The body must be an SDP offer (application/sdp) with an audio section.")
+            try:
+                await session.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+                if prepare:
+                    prepare(session)
+                await session.pc.setLocalDescription(await session.pc.createAnswer())
+            except Exception as error:  # aiortc raises many kinds on malformed SDP
+                raise BadOffer(f"The SDP offer could not be used: {error}") from None
+            answered = True
+        finally:
+            room.joining -= 1
+            if not answered:
+                await session.pc.close()
+                if room.empty():  # the offer that would have opened the room
+                    await self.close_room(room.space_id)
 
         @session.pc.on("connectionstatechange")
         async def on_state() -> None:

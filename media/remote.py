@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from media.node import BadOffer
+from media.node import BadOffer, MediaFull
 
 
 class RemoteMedia:
@@ -42,6 +42,8 @@ class RemoteMedia:
         response = await self._http.post(f"/{kind}", json=body)
         if response.status_code == 400:
             raise BadOffer(response.json()["detail"])
+        if response.status_code == 503:
+            raise MediaFull(response.json()["detail"])
         response.raise_for_status()
         answer = response.json()
         return answer["session_id"], answer["answer"]

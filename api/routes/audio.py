@@ -3,6 +3,7 @@ Location to DELETE when leaving."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from api.deps import CurrentUser, OptionalCaller, SystemDep, parse_id
 from api.problems import Problem
 from infrastructure.tokens import AUDITOR, USER
-from media.node import BadOffer
+from media.node import BadOffer, MediaFull
 from media.recording import joined
 
 router = APIRouter(prefix="/v1/spaces/{space_id}/audio", tags=["audio"])
@@ -18,7 +19,13 @@ SDP = "application/sdp"
 SDP_BODY = {"requestBody": {"content": {SDP: {"schema": {"type": "string"}}}, "required": True}}
 
 
-async def _offer(request: Request) -> str:
+async def _offer(request: Request, system: Any, caller: str | None) -> str:
+    """The SDP offer, once this caller and this address may make another one."""
+    address = request.client.host if request.client else "unknown"
+    for key in ([f"caller:{caller}"] if caller else []) + [f"address:{address}"]:
+        wait = system.audio_attempts.take(key)
+        if wait:
+            raise Problem(429, "Too many audio offers; wait a moment.", {"Retry-After": str(wait)})
     if request.headers.get("content-type", "").split(";")[0].strip() != SDP:
         raise Problem(415, "Send the SDP offer as the body, with Content-Type: application/sdp.")
     return (await request.body()).decode("utf-8", errors="replace")
@@ -33,7 +40,7 @@ def _answered(space_id: str, session_id: str, answer: str) -> Response:
              responses={201: {"content": {SDP: {}}, "description": "the SDP answer"}})
 async def publish(space_id: str, request: Request, caller: CurrentUser, system: SystemDep) -> Response:
     """A speaker on stage in a live Space sends their microphone (muted speakers are not mixed)."""
-    offer = await _offer(request)
+    offer = await _offer(request, system, str(caller))
     space = system.app.space(parse_id(space_id))
     if space.state != "live":
         raise Problem(409, "Audio starts when the Space goes live." if space.state == "created"
@@ -46,6 +53,8 @@ async def publish(space_id: str, request: Request, caller: CurrentUser, system: 
             recording=space.recording, transcripts=space.transcripts)
     except BadOffer as error:
         raise Problem(400, str(error)) from None
+    except MediaFull as error:
+        raise Problem(503, str(error), {"Retry-After": "5"}) from None
     return _answered(space_id, session_id, answer)
 
 
@@ -53,7 +62,6 @@ async def publish(space_id: str, request: Request, caller: CurrentUser, system: 
              responses={201: {"content": {SDP: {}}, "description": "the SDP answer"}})
 async def listen(space_id: str, request: Request, caller: OptionalCaller, system: SystemDep) -> Response:
     """Anyone not removed or blocked listens to the Space's mix (without a token if allowed)."""
-    offer = await _offer(request)
     if caller is None and not system.settings.anonymous_listening:
         raise Problem(401, "This server asks listeners to sign in.", {"WWW-Authenticate": "Bearer"})
     space = system.app.space(parse_id(space_id))
@@ -64,12 +72,15 @@ async def listen(space_id: str, request: Request, caller: OptionalCaller, system
     user = UUID(caller.subject) if caller is not None and caller.role == USER else None
     if user is not None:
         space.check_listener(user, system.app.blocks(space.host_id, user))
+    offer = await _offer(request, system, str(user) if user else None)
     try:
         session_id, answer = await system.media.listen(
             space_id, str(space.host_id), str(user) if user else None, offer,
             recording=space.recording, transcripts=space.transcripts)
     except BadOffer as error:
         raise Problem(400, str(error)) from None
+    except MediaFull as error:
+        raise Problem(503, str(error), {"Retry-After": "5"}) from None
     return _answered(space_id, session_id, answer)
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from api.deps import OptionalCaller, SystemDep
 from api.problems import Problem
 from infrastructure.tokens import INTERNAL
-from media.node import BadOffer
+from media.node import BadOffer, MediaFull
 
 
 async def internal_caller(caller: OptionalCaller) -> None:
@@ -51,6 +51,8 @@ async def open_session(kind: str, body: SessionRequest, system: SystemDep) -> di
             raise Problem(404, "publish or listen")
     except BadOffer as error:
         raise Problem(400, str(error)) from None
+    except MediaFull as error:
+        raise Problem(503, str(error)) from None
     return {"session_id": session_id, "answer": answer}
 
 

@@ -446,3 +446,14 @@ def test_bodies_are_bounded_and_unknown_fields_refused(client):
     streamed = client.post("/v1/spaces", content=chunks(),
                            headers={**host.auth, "Content-Type": "application/json"})
     assert_problem(streamed, 413)
+
+
+def test_audio_offers_are_rate_limited_per_caller_and_address(make_client):
+    client = make_client(audio_offer_burst=3)
+    host = register(client, "host")
+    space = live_space(client, host)
+    sdp = {"Content-Type": "application/sdp"}
+    statuses = [client.post(f"/v1/spaces/{space}/audio/listen", content="v=0 nothing", headers=sdp)
+                .status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    assert list(client.app.state.system.media.rooms) == []  # refused offers leave no room

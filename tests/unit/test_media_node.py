@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from media.node import BadOffer, MediaNode, offered_directions
+from media.node import BadOffer, MediaFull, MediaNode, offered_directions
 from tests.peers import ToneTrack
 
 
@@ -98,3 +98,31 @@ def test_the_mix_says_who_is_talking_when_that_changes():
     for _ in range(30):  # nothing more arrives: quiet
         mix.tick()
     assert heard[-1] == [] and len(heard) == 2
+
+
+def test_rooms_live_only_while_they_have_sessions_and_are_bounded():
+    listener_offer = offer(listener=True)
+
+    async def scenario() -> None:
+        node = MediaNode(max_rooms=2, max_sessions=3)
+        mixes = []
+        for i in range(20):  # refused offers open no room for good
+            with pytest.raises(BadOffer):
+                await node.listen(f"space-{i}", "host", None, "not sdp")
+        assert node.rooms == {}
+        one, _ = await node.listen("space", "host", "fan", listener_offer)
+        two, _ = await node.listen("space", "host", "pal", listener_offer)
+        mixes.append(node.rooms["space"].mix)
+        await node.listen("other", "host", None, listener_offer)
+        with pytest.raises(MediaFull):
+            await node.listen("third", "host", None, listener_offer)
+        await node.leave(one)
+        assert "space" in node.rooms  # one listener is still there
+        await node.leave(two)
+        assert "space" not in node.rooms
+        await asyncio.sleep(0)
+        assert all(mix._task.done() for mix in mixes)  # its 50 Hz mix stopped
+        await node.close()
+        assert node.rooms == {} and node.sessions == {}
+
+    asyncio.run(scenario())
