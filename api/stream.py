@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from domain.people import Block
 from infrastructure.log_follower import LogFollower
 
 STAGE = {"SpeakerGranted", "SpeakerRevoked", "SpeakerMuted", "SpeakerUnmuted",
@@ -132,6 +133,9 @@ class StreamHub:
         """In the follower's thread: load each watched Space once, deliver on the loop."""
         spaces: dict[str, Any] = {}
         for notification in notifications:
+            if notification.topic == Block.Blocked.TOPIC:
+                self._close_blocked(self.app.mapper.to_domain_event(notification), notification.id)
+                continue
             space_id = str(notification.originator_id)
             if space_id not in self.viewers:
                 continue
@@ -140,6 +144,17 @@ class StreamHub:
             event = self.app.mapper.to_domain_event(notification)
             for message in self._messages(event, spaces[space_id]):
                 message.data["position"] = notification.id  # the page reads views ?after= it
+                self._loop.call_soon_threadsafe(self._deliver, space_id, message)
+
+    def _close_blocked(self, event: Any, position: int) -> None:
+        """A host blocked someone account-wide: their streams of the host's Spaces close."""
+        for space_id, watching in list(self.viewers.items()):
+            if not any(v.user_id == str(event.blocked_id) for v in list(watching)):
+                continue
+            space = self.app.space(UUID(space_id))
+            if space.host_id == event.blocker_id:
+                message = Message("removed", {"reason": event.reason, "position": position},
+                                  space.version, to=str(event.blocked_id))
                 self._loop.call_soon_threadsafe(self._deliver, space_id, message)
 
     def _on_live(self, space_id: str, kind: str, payload: dict[str, Any]) -> None:

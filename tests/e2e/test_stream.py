@@ -118,3 +118,36 @@ def test_every_viewer_sees_what_changes_and_only_what_is_theirs(server):
             assert late.status_code == 410
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_an_account_wide_block_closes_the_blocked_persons_streams_of_that_hosts_spaces(server):
+    http = server.start()
+    host, other, rude, fan = (register(http, h) for h in ("host", "other", "rude", "fan"))
+
+    def live(owner) -> str:
+        space = http.post("/v1/spaces", json={"title": "Live"}, headers=owner.auth).json()["id"]
+        done = http.post(f"/v1/spaces/{space}/launch", headers=owner.auth).json()
+        assert http.get(f"/v1/spaces/{space}", params={"after": done["position"]}).status_code == 200
+        return space
+
+    mine, also_mine, theirs = live(host), live(host), live(other)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as web:
+            views = {space: Watcher(web, f"/v1/spaces/{space}/stream", rude.token)
+                     for space in (mine, also_mine, theirs)}
+            fan_view = Watcher(web, f"/v1/spaces/{mine}/stream", fan.token)
+            for view in (*views.values(), fan_view):
+                await view.wait_for("snapshot")
+            blocked = await web.put(f"/v1/accounts/{host.id}/blocked/{rude.id}", headers=host.auth)
+            assert blocked.status_code == 200
+            for space in (mine, also_mine):
+                await views[space].wait_for("removed")
+                await asyncio.wait_for(views[space].closed.wait(), 2)
+            await asyncio.sleep(0.5)
+            assert not views[theirs].closed.is_set() and not fan_view.closed.is_set()
+            assert "removed" not in views[theirs].kinds() + fan_view.kinds()
+            for view in (views[theirs], fan_view):
+                view.task.cancel()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
