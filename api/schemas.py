@@ -47,6 +47,10 @@ class NewSpace(Body):
     scheduled_for: AwareDatetime | None = None
 
 
+class RemovalDone(Done):
+    note: str | None = Field(None, description="what the removal does not cover on this server")
+
+
 class SpaceCreated(Done):
     state: str
     link: str

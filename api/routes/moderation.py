@@ -6,16 +6,23 @@ from fastapi import APIRouter
 
 from api.commands import done
 from api.deps import CurrentUser, SystemDep, parse_id
-from api.schemas import Done, Removal, Report
+from api.schemas import Done, Removal, RemovalDone, Report
 
 router = APIRouter(prefix="/v1/spaces/{space_id}", tags=["moderation"])
 
 
-@router.post("/removals", status_code=201, response_model=Done)
-async def remove(space_id: str, body: Removal, caller: CurrentUser, system: SystemDep) -> Done:
-    """Removes a user from this Space; they cannot rejoin it."""
-    return await done(system, system.app.remove_user, parse_id(space_id), caller, body.user_id,
-                      body.reason)
+ANONYMOUS_STILL_LISTEN = ("Anonymous listening is on: signed out, a removed or blocked person "
+                          "can still listen, as anyone with the link can.")
+
+
+@router.post("/removals", status_code=201, response_model=RemovalDone)
+async def remove(space_id: str, body: Removal, caller: CurrentUser, system: SystemDep) -> RemovalDone:
+    """Removes a user from this Space; signed in, they cannot rejoin it (while anonymous
+    listening is on, they can still listen signed out: the response says so)."""
+    outcome = await done(system, system.app.remove_user, parse_id(space_id), caller,
+                         body.user_id, body.reason)
+    note = ANONYMOUS_STILL_LISTEN if system.settings.anonymous_listening else None
+    return RemovalDone(**outcome.model_dump(), note=note)
 
 
 @router.post("/reports", status_code=201, response_model=Done)

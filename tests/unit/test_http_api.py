@@ -457,3 +457,13 @@ def test_audio_offers_are_rate_limited_per_caller_and_address(make_client):
                 .status_code for _ in range(4)]
     assert statuses == [400, 400, 400, 429]
     assert list(client.app.state.system.media.rooms) == []  # refused offers leave no room
+
+
+def test_a_removal_says_what_anonymous_listening_leaves_open(make_client):
+    for anonymous, note in ((True, "can still listen"), (False, None)):
+        client = make_client(anonymous_listening=anonymous)
+        host, troll = register(client, "host"), register(client, "troll")
+        space = live_space(client, host)
+        removed = client.post(f"/v1/spaces/{space}/removals", json={"user_id": troll.id},
+                              headers=host.auth).json()
+        assert (note in removed["note"]) if note else removed["note"] is None
