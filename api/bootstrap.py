@@ -45,6 +45,7 @@ class System:
     live: LiveEvents
     reactions: RateLimiter
     audio_attempts: RateLimiter  # offers to publish or listen, per caller and per address
+    signups: RateLimiter  # per address
     chain: HashChain
     store_feed: LogFollower  # the notification log, read once for this process
     notifications: Any = None  # with PostgreSQL: wakes this process's followers on NOTIFY
@@ -109,6 +110,7 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
         live=LiveEvents(),
         reactions=RateLimiter(settings.reactions_per_second, settings.reaction_burst),
         audio_attempts=RateLimiter(settings.audio_offers_per_second, settings.audio_offer_burst),
+        signups=RateLimiter(settings.signups_per_minute / 60, settings.signup_burst),
         chain=HashChain(app, _chain_database(settings, views), secret),
         store_feed=LogFollower(app),
     )

@@ -70,6 +70,7 @@ def measure(mode: str, views_fed_by: str, env: dict[str, str],
     with fresh_database(env["SPACES_DATABASE_URL"]) as url, tempfile.TemporaryDirectory() as tmp, \
             ExitStack() as workers:
         server_env = {"SPACES_DATABASE_URL": url, "SPACES_SECRET": "bench",
+                      "SPACES_SIGNUP_BURST": "1000000",
                       "SPACES_WRITE_PATH": mode}
         if views_fed_by != "api":
             suffix = uuid.uuid4().hex[:8]

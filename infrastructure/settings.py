@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     schedule_horizon_days: int = Field(30, ge=1, le=3650,
                                        description="how far ahead a Space may be scheduled")
     signup_enabled: bool = True
+    signups_per_minute: float = Field(30.0, gt=0, description="sustained sign-ups per address")
+    signup_burst: int = Field(30, ge=1, description="sign-ups from one address at once before 429")
     anonymous_listening: bool = True
     write_path: Literal["grouped", "plain"] = Field(
         "grouped", description="grouped stores concurrent commands in one transaction; "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.commands import done, execute
 from api.deps import CaughtUp, CurrentUser, SystemDep, parse_id
@@ -17,9 +17,14 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 
 
 @router.post("/accounts", status_code=201, response_model=AccountCreated)
-async def register(body: NewAccount, system: SystemDep) -> AccountCreated:
+async def register(body: NewAccount, request: Request, system: SystemDep) -> AccountCreated:
+    """Self-service sign-up, so many a minute from one address (SPACES_SIGNUPS_PER_MINUTE)."""
     if not system.settings.signup_enabled:
         raise Problem(403, "Self-service sign-up is switched off on this server.")
+    wait = system.signups.take(request.client.host if request.client else "unknown")
+    if wait:
+        raise Problem(429, "Too many sign-ups from your address; wait a moment.",
+                      {"Retry-After": str(wait)})
     registered = await execute(system, system.app.register_account, body.handle)
     token = system.tokens.issue(str(registered.id))
     return AccountCreated(id=registered.id, handle=body.handle, token=token,

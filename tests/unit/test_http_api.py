@@ -467,3 +467,12 @@ def test_a_removal_says_what_anonymous_listening_leaves_open(make_client):
         removed = client.post(f"/v1/spaces/{space}/removals", json={"user_id": troll.id},
                               headers=host.auth).json()
         assert (note in removed["note"]) if note else removed["note"] is None
+
+
+def test_sign_ups_are_rate_limited_per_address(make_client):
+    client = make_client(signup_burst=3)
+    for handle in ("ann", "bob", "cat"):
+        register(client, handle)
+    refused = client.post("/v1/accounts", json={"handle": "dan"})
+    assert_problem(refused, 429, "sign-ups")
+    assert int(refused.headers["retry-after"]) >= 1
