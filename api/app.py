@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from api import audit_log, idempotency, metrics, problems
 from api.body_limit import BodyLimit
 from api.ids import CanonicalIds
+from api.openapi import document_problems
 from api.read_your_writes import ViewsWaiter
 from api.bootstrap import System, build
 from infrastructure import transcripts
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CanonicalIds)  # outermost: every layer sees one spelling of an id
     problems.install(app)
+    document_problems(app)
     # FastAPI tries the routes in this order, about a microsecond each: the Spaces' own
     # routes (their reads, commands, reactions, stream and audio) come first.
     if role == "api":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -72,8 +73,14 @@ def install(app: FastAPI) -> None:
         return problem(422, detail, errors=errors)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
-        return problem(error.status_code, str(error.detail), headers=error.headers)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        headers = dict(error.headers or {})
+        if error.status_code == 405:  # every method of the path, not only the first route's
+            path = request.url.path
+            allowed = {method for route in app.routes if isinstance(route, APIRoute)
+                       and route.path_regex.match(path) for method in route.methods}
+            headers["Allow"] = ", ".join(sorted(allowed))
+        return problem(error.status_code, str(error.detail), headers=headers or None)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+import re
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 SpeakerPolicy = Literal["everyone", "following", "invited"]
+
+
+def _written_out(value: object) -> object:
+    """pydantic would read a number as seconds since 1970; the contract says ISO 8601."""
+    if isinstance(value, (int, float)) or (
+            isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value)):
+        raise ValueError("a time is written out in ISO 8601 with its zone, e.g. 2026-12-01T10:00:00Z")
+    return value
+
+
+Time = Annotated[AwareDatetime, BeforeValidator(_written_out)]
 Emoji = Literal["👏", "❤️", "😂", "😮", "😢", "💯", "🔥", "🙏", "👍", "🎉"]
 
 
@@ -39,12 +51,16 @@ class AccountView(BaseModel):
     handle: str
 
 
+# Documented for clients (and schemathesis); the domain refuses the same characters.
+VISIBLE = {"pattern": "^(?=.*\\S)[^\\ud800-\\udfff\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2060\\u2066-\\u2069\\ufeff\\u061c]*$"}
+
+
 class NewSpace(Body):
-    title: str = Field(min_length=1, max_length=120)
+    title: str = Field(min_length=1, max_length=120, json_schema_extra=VISIBLE)
     speaker_policy: SpeakerPolicy = "everyone"
     transcripts: bool = False
     recording: bool = False
-    scheduled_for: AwareDatetime | None = None
+    scheduled_for: Time | None = None
 
 
 class RemovalDone(Done):
@@ -59,7 +75,7 @@ class SpaceCreated(Done):
 class SpaceChanges(Body):
     transcripts: bool | None = None
     recording: bool | None = None
-    scheduled_for: AwareDatetime | None = None
+    scheduled_for: Time | None = None
 
 
 class UserRef(Body):
@@ -67,11 +83,11 @@ class UserRef(Body):
 
 
 class Removal(UserRef):
-    reason: str | None = Field(None, max_length=500)
+    reason: str | None = Field(None, max_length=500, json_schema_extra=VISIBLE)
 
 
 class Report(UserRef):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, json_schema_extra=VISIBLE)
 
 
 class Reaction(Body):

@@ -10,11 +10,10 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime
 
 from api.audit_log import reads, record_read
 from api.deps import BIGINT, CaughtUp, SystemDep, auditor, parse_id
-from api.schemas import HistoryEntry, ModerationPage
+from api.schemas import HistoryEntry, ModerationPage, Time
 from application.audit import timeline
 from infrastructure.tokens import Caller
 from projections.base import text
@@ -63,7 +62,7 @@ def history(space_id: str, _: Auditor, system: SystemDep, cursor: Cursor = None,
 @router.get("/spaces/{space_id}/timeline")
 def space_timeline(space_id: str, _: Auditor, system: SystemDep,
                    version: Annotated[int | None, Query(ge=1, le=BIGINT)] = None,
-                   at: AwareDatetime | None = None, cursor: Cursor = None,
+                   at: Time | None = None, cursor: Cursor = None,
                    limit: Limit = 500) -> dict[str, Any]:
     """What `spaces audit replay` prints: stage and moderation changes with actors, times and
     reasons, and the Space's state at `version` or `at` (the end by default)."""
@@ -80,7 +79,7 @@ def moderation(
     system: SystemDep,
     space_id: UUID | None = None,
     user_id: Annotated[UUID | None, Query(description="as actor or as target")] = None,
-    since: AwareDatetime | None = None,
+    since: Time | None = None,
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> ModerationPage:

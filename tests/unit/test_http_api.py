@@ -476,3 +476,12 @@ def test_sign_ups_are_rate_limited_per_address(make_client):
     refused = client.post("/v1/accounts", json={"handle": "dan"})
     assert_problem(refused, 429, "sign-ups")
     assert int(refused.headers["retry-after"]) >= 1
+
+
+def test_a_method_not_allowed_lists_every_method_of_the_path(client):
+    response = client.request("OPTIONS", "/v1/spaces")
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "GET, POST"
+    assert_problem(client.post("/v1/audit/moderation", params={"since": "0.5"}), 405)
+    assert_problem(client.get("/v1/audit/moderation", params={"since": "0.5"},
+                              headers=auditor_headers(client)), 422, "ISO 8601")
