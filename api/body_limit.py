@@ -31,16 +31,7 @@ class BodyLimit:
             if len(body) > self.max_bytes:
                 await self._refuse(send)
                 return
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps({"type": "https://spaces.invalid/problems/413",
@@ -50,3 +41,17 @@ class BodyLimit:
             (b"content-type", b"application/problem+json"),
             (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """Hands a buffered body to the app once, then listens to the client as usual."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -19,6 +19,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.body_limit import replaying
 from infrastructure.tokens import BadToken
 
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -70,7 +71,7 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, _replaying(body, receive), capture)
+            await self.app(scope, replaying(body, receive), capture)
         finally:
             with views.transaction() as cursor:
                 if captured.get("status", 500) < 500:
@@ -164,20 +165,6 @@ async def _read_body(receive: Receive) -> bytes:
         body += message.get("body", b"")
         if not message.get("more_body"):
             return body
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """Hands the buffered body to the app once, then listens to the client as usual."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 def _digest(*parts: bytes) -> str:
