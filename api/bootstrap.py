@@ -46,6 +46,7 @@ class System:
     reactions: RateLimiter
     audio_attempts: RateLimiter  # offers to publish or listen, per caller and per address
     signups: RateLimiter  # per address
+    space_reactions: RateLimiter  # reactions sent on one by one, per Space
     chain: HashChain
     store_feed: LogFollower  # the notification log, read once for this process
     notifications: Any = None  # with PostgreSQL: wakes this process's followers on NOTIFY
@@ -111,6 +112,8 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
         reactions=RateLimiter(settings.reactions_per_second, settings.reaction_burst),
         audio_attempts=RateLimiter(settings.audio_offers_per_second, settings.audio_offer_burst),
         signups=RateLimiter(settings.signups_per_minute / 60, settings.signup_burst),
+        space_reactions=RateLimiter(settings.space_reactions_per_second,
+                                    2 * int(settings.space_reactions_per_second) or 1),
         chain=HashChain(app, _chain_database(settings, views), secret),
         store_feed=LogFollower(app),
     )

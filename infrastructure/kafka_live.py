@@ -37,8 +37,8 @@ class LiveToKafka:
 
     def __call__(self, space_id: str, kind: str, payload: dict[str, Any]) -> None:
         """A LiveEvents listener."""
-        if kind not in TOPICS:
-            return
+        if kind not in TOPICS or payload.get("one_by_one") is False:
+            return  # a reaction past its Space's rate is only counted on the stream
         message = (self.topic(kind), space_id.encode(),
                    json.dumps({"space_id": space_id, **payload}).encode())
         try:

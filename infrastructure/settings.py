@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     audio_offer_burst: int = Field(30, ge=1, description="audio offers at once before 429")
     reactions_per_second: float = 5.0
     reaction_burst: int = 20
+    space_reactions_per_second: float = Field(
+        50.0, gt=0, description="reactions per Space sent on one by one (to Kafka); the rest "
+        "are only counted on the stream")
     database_url: str | None = Field(
         None, description="postgresql://user:password@host:port/db: events and views in PostgreSQL"
     )

@@ -84,7 +84,11 @@ def react(space_id: str, body: Reaction, caller: CurrentUser, system: SystemDep)
     if space.state != "live":
         raise Problem(409, "This Space has ended." if space.state == "ended"
                       else "Reactions open when the Space goes live.")
-    system.live.publish(space_id, "reaction", {"user_id": str(caller), "emoji": body.emoji})
+    # Past the Space's own rate, a reaction still counts on the stream (reactions show there
+    # as counts per second) but is not sent on one by one (to Kafka).
+    one_by_one = not system.space_reactions.take(str(space.id))
+    system.live.publish(space_id, "reaction", {"user_id": str(caller), "emoji": body.emoji,
+                                               "one_by_one": one_by_one})
     return {"emoji": body.emoji}
 
 

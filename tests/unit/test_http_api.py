@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.bootstrap import build
+from infrastructure.kafka_live import LiveToKafka
 from infrastructure.settings import Settings
 from infrastructure.tokens import AUDITOR, TokenSigner
 from tests.projection_faults import UNSTORABLE, with_fragile_spaces
@@ -485,3 +486,20 @@ def test_a_method_not_allowed_lists_every_method_of_the_path(client):
     assert_problem(client.post("/v1/audit/moderation", params={"since": "0.5"}), 405)
     assert_problem(client.get("/v1/audit/moderation", params={"since": "0.5"},
                               headers=auditor_headers(client)), 422, "ISO 8601")
+
+
+def test_past_a_spaces_reaction_rate_reactions_only_count_on_the_stream(make_client):
+    client = make_client(space_reactions_per_second=1)  # two at once, then one a second
+    host = register(client, "host")
+    space = live_space(client, host)
+    fans = [register(client, f"fan{i}") for i in range(4)]  # many people: per-user limits hold
+    published: list[dict] = []
+    client.app.state.system.live.subscribe(lambda s, kind, payload: published.append(payload))
+    for fan in fans:
+        sent = client.post(f"/v1/spaces/{space}/reactions", json={"emoji": "🔥"}, headers=fan.auth)
+        assert sent.status_code == 202
+    assert [p["one_by_one"] for p in published] == [True, True, False, False]
+    to_kafka = LiveToKafka("127.0.0.1:9", "test.")  # not started: what it would send, queued
+    for payload in published:
+        to_kafka(space, "reaction", payload)
+    assert to_kafka._queue.qsize() == 2
