@@ -61,6 +61,13 @@ class Faults:
             self.stopped = before
             raise
 
+    def reconcile(self, cursor: Any) -> None:
+        """A projection whose fault a rebuild has cleared (in any process) runs again."""
+        if self.stopped:
+            cursor.execute("SELECT name FROM projection_faults")
+            recorded = {row[0] for row in cursor.fetchall()}
+            self.stopped = {n: f for n, f in self.stopped.items() if n in recorded}
+
     def running(self, projections: list[Projection]) -> list[Projection]:
         return [p for p in projections if p.name not in self.stopped]
 

@@ -156,6 +156,7 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
             last_offset, applied = row if row else (-1, 0)
             cursor.execute("SELECT MIN(position) FROM projection_positions")
             rebuilt_up_to = cursor.fetchone()[0] or 0
+            self.faults.reconcile(cursor)
             for message in messages:
                 if message.offset <= last_offset:
                     continue
