@@ -11,8 +11,26 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer  # noqa: F401  (their protocol)
+from kafka.protocol.api_header import ResponseClassRegistry
 
 EDGE_OWNERS = ("follower_id", "blocker_id")
+
+
+def pin_response_classes() -> None:
+    """kafka-python 3.0.12 finds the class of each response through weak proxies; in CI one
+    proxy's class was gone ("weakly-referenced object no longer exists"), which killed the
+    client's IO task and left `spaces serve` waiting for Kafka forever. The registry keeps
+    the classes themselves instead."""
+    registry = ResponseClassRegistry._response_class_registry
+    for key, registered in list(registry.items()):
+        try:
+            registry[key] = registered.__mro__[0]  # the class behind the proxy
+        except ReferenceError:
+            del registry[key]
+
+
+pin_response_classes()
 
 
 def message_key(event: Any) -> bytes:
