@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
+from anyio import to_thread
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -81,6 +82,18 @@ async def auditor(request: Request, credentials: Credentials) -> Caller:
 
 
 CurrentUser = Annotated[UUID, Depends(current_user)]
+
+
+async def host_of_space(space_id: str, caller: CurrentUser, system: SystemDep) -> UUID:
+    """For the host's commands that take a body: who may act is settled before the body is
+    validated (FastAPI solves dependencies first), so a stranger hears 403, not 422."""
+    space = await to_thread.run_sync(system.app.space, parse_id(space_id))
+    if space.host_id != caller:
+        raise Problem(403, "Only the host of this Space can do that.")
+    return caller
+
+
+Host = Annotated[UUID, Depends(host_of_space)]
 Auditor = Annotated[Caller, Depends(auditor)]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.commands import done
-from api.deps import CurrentUser, SystemDep, parse_id
+from api.deps import CurrentUser, Host, SystemDep, parse_id
 from api.schemas import Done, Removal, RemovalDone, Report
 
 router = APIRouter(prefix="/v1/spaces/{space_id}", tags=["moderation"])
@@ -16,7 +16,7 @@ ANONYMOUS_STILL_LISTEN = ("Anonymous listening is on: signed out, a removed or b
 
 
 @router.post("/removals", status_code=201, response_model=RemovalDone)
-async def remove(space_id: str, body: Removal, caller: CurrentUser, system: SystemDep) -> RemovalDone:
+async def remove(space_id: str, body: Removal, caller: Host, system: SystemDep) -> RemovalDone:
     """Removes a user from this Space; signed in, they cannot rejoin it (while anonymous
     listening is on, they can still listen signed out: the response says so)."""
     outcome = await done(system, system.app.remove_user, parse_id(space_id), caller,
@@ -33,7 +33,7 @@ async def report(space_id: str, body: Report, caller: CurrentUser, system: Syste
 
 
 @router.post("/blocks", status_code=201, response_model=Done)
-async def block(space_id: str, body: Removal, caller: CurrentUser, system: SystemDep) -> Done:
+async def block(space_id: str, body: Removal, caller: Host, system: SystemDep) -> Done:
     """The host blocks a user: out of this Space and every other Space of the host."""
     return await done(system, system.app.block_from_space, parse_id(space_id), caller,
                       body.user_id, body.reason)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.commands import done, execute
-from api.deps import BIGINT, CaughtUp, CurrentUser, OptionalCaller, SystemDep, parse_id
+from api.deps import BIGINT, CaughtUp, CurrentUser, Host, OptionalCaller, SystemDep, parse_id
 from api.presenters import link, space_summary, space_view, speakers
 from api.problems import Problem
 from api.schemas import Done, NewSpace, Reaction, SpaceChanges, SpaceCreated, SpacePage, SpaceView
@@ -41,7 +41,7 @@ async def end(space_id: str, caller: CurrentUser, system: SystemDep) -> Done:
 
 
 @router.patch("/{space_id}", response_model=Done)
-async def switch(space_id: str, body: SpaceChanges, caller: CurrentUser, system: SystemDep) -> Done:
+async def switch(space_id: str, body: SpaceChanges, caller: Host, system: SystemDep) -> Done:
     """The host turns transcripts or recording on or off, or moves the scheduled start."""
     return await done(system, system.app.switch, parse_id(space_id), caller,
                       transcripts=body.transcripts, recording=body.recording,

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from uuid import UUID
 
 from api.commands import done
-from api.deps import CurrentUser, SystemDep, parse_id
+from api.deps import CurrentUser, Host, SystemDep, parse_id
 from api.problems import Problem
 from api.schemas import Done, UserRef
 
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/spaces/{space_id}", tags=["stage"])
 
 
 @router.post("/invitations", status_code=201, response_model=Done)
-async def invite(space_id: str, body: UserRef, caller: CurrentUser, system: SystemDep) -> Done:
+async def invite(space_id: str, body: UserRef, caller: Host, system: SystemDep) -> Done:
     """The host invites someone to speak; the invitation lands in their inbox."""
     return await done(system, system.app.invite, parse_id(space_id), caller, body.user_id)
 

@@ -340,6 +340,13 @@ def test_who_may_act_is_decided_before_what_they_asked(client):
                                headers=fan.auth), 403, "host")
     assert_problem(client.post(f"/v1/spaces/{space}/blocks", json={"user_id": host.id},
                                headers=host.auth), 422, "yourself")
+    for method, path in [("POST", "removals"), ("POST", "blocks"), ("POST", "invitations"),
+                         ("PATCH", "")]:
+        url = f"/v1/spaces/{space}/{path}".rstrip("/")
+        assert_problem(client.request(method, url, json={"user_id": "nobody", "recording": "?"},
+                                      headers=fan.auth), 403, "host")
+        assert_problem(client.request(method, url, json={"user_id": "nobody", "recording": "?"},
+                                      headers=host.auth), 422)
 
 
 def test_idempotency_is_scoped_to_the_principal_and_never_replays_a_token(client):
