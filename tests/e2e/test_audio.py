@@ -223,3 +223,26 @@ def test_signalling_refuses_what_it_cannot_serve(server):
     assert_problem(http.post(f"{base}/publish", content="v=0", headers={**fan.auth, **sdp}), 403, "stage")
     assert_problem(http.post(f"{base}/publish", content="v=0", headers=sdp), 401)
     assert_problem(http.delete(f"{base}/sessions/nope"), 404)
+
+
+def test_an_account_wide_block_ends_the_blocked_persons_listening(server):
+    http = server.start()
+    host, rude = register(http, "host"), register(http, "rude")
+    space = http.post("/v1/spaces", json={"title": "Open"}, headers=host.auth).json()["id"]
+    base = f"/v1/spaces/{space}"
+    http.post(f"{base}/launch", headers=host.auth)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as web:
+            pc, ears, listened = await connect(web, f"{base}/audio/listen", rude.token)
+            assert listened.status_code == 201
+            await asyncio.sleep(1.0)
+            blocked = await web.put(f"/v1/accounts/{host.id}/blocked/{rude.id}", headers=host.auth)
+            assert blocked.status_code == 200
+            await asyncio.wait_for(ears.ended.wait(), timeout=10)
+            again_pc, _, again = await connect(web, f"{base}/audio/listen", rude.token)
+            assert_problem(again, 403, "blocked")
+            for closing in (pc, again_pc):
+                await closing.close()
+
+    run(scenario())

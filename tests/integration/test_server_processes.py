@@ -4,12 +4,14 @@ a `spaces project` process of their own."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
 
 from infrastructure.settings import Settings
 from tests.e2e.test_idempotency import check_created_once
+from tests.e2e.test_stream import Watcher
 from tests.integration.faults import Worker, eventually
 from tests.support import Server, register, spaces
 
@@ -82,5 +84,39 @@ def test_parallel_repeats_of_one_idempotency_key_create_one_space_across_process
                                         "SPACES_SECRET": "test"}, ("--processes", "2"))
     try:
         check_created_once(server.start(), server.url)
+    finally:
+        server.stop()
+
+
+def test_a_block_closes_the_blocked_persons_streams_whichever_process_holds_them(
+        database_url, tmp_path):
+    server = Server(tmp_path / "data", {"SPACES_DATABASE_URL": database_url,
+                                        "SPACES_SECRET": "test"}, ("--processes", "2"))
+    try:
+        http = server.start()
+        host, rude = register(http, "host"), register(http, "rude")
+        spaces_of_host = []
+        for title in ("One", "Two", "Three", "Four"):
+            space = http.post("/v1/spaces", json={"title": title}, headers=host.auth).json()["id"]
+            done = http.post(f"/v1/spaces/{space}/launch", headers=host.auth).json()
+            assert http.get(f"/v1/spaces/{space}", params={"after": done["position"]}).status_code == 200
+            spaces_of_host.append(space)
+
+        async def scenario() -> None:
+            views = []
+            for space in spaces_of_host:  # a connection each: either process may hold it
+                web = httpx.AsyncClient(base_url=server.url, timeout=20)
+                views.append((web, Watcher(web, f"/v1/spaces/{space}/stream", rude.token)))
+            for _, view in views:
+                await view.wait_for("snapshot", timeout=10)
+            async with httpx.AsyncClient(base_url=server.url, timeout=20) as web:
+                blocked = await web.put(f"/v1/accounts/{host.id}/blocked/{rude.id}", headers=host.auth)
+                assert blocked.status_code == 200
+            for web, view in views:
+                await asyncio.wait_for(view.closed.wait(), 10)
+                assert "removed" in view.kinds()
+                await web.aclose()
+
+        asyncio.run(asyncio.wait_for(scenario(), 60))
     finally:
         server.stop()
