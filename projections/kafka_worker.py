@@ -140,13 +140,16 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
     def _apply(self, partition: TopicPartition, messages: list[Any]) -> None:
         try:
             with self.faults.kept_unless_committed():
-                self._apply_messages(partition, messages, careful=False)
+                applied = self._apply_messages(partition, messages, careful=False)
         except Exception:
             # Again, event by event: a projection whose handler raises stops there.
             with self.faults.kept_unless_committed():
-                self._apply_messages(partition, messages, careful=True)
+                applied = self._apply_messages(partition, messages, careful=True)
+        self.applied += applied  # counted once the batch has committed
 
-    def _apply_messages(self, partition: TopicPartition, messages: list[Any], careful: bool) -> None:
+    def _apply_messages(self, partition: TopicPartition, messages: list[Any], careful: bool) -> int:
+        """Applies a partition's messages in one transaction; returns how many events it applied."""
+        count = 0
         with self.views.transaction() as cursor:
             cursor.execute(
                 "SELECT last_offset, position FROM kafka_positions "
@@ -169,7 +172,7 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
                         else:
                             projection.process(event, notification.id, cursor)
                     applied = notification.id
-                    self.applied += 1
+                    count += 1
                 last_offset = message.offset
             cursor.execute(
                 "INSERT INTO kafka_positions (topic, partition, last_offset, position, worker, "
@@ -177,3 +180,4 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
                 "SET last_offset = excluded.last_offset, position = excluded.position, "
                 "worker = excluded.worker, applied_at = excluded.applied_at",
                 (partition.topic, partition.partition, last_offset, applied, self.name))
+        return count

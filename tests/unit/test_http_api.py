@@ -324,7 +324,7 @@ def test_a_token_in_the_url_works_for_the_live_stream_only(client):
     space = live_space(client, host)
     in_url = {"access_token": host.token}
     assert_problem(client.post(f"/v1/spaces/{space}/end", params=in_url), 400, "only for the live stream")
-    assert_problem(client.get(f"/v1/audit/moderation", params={"access_token": "x"},
+    assert_problem(client.get("/v1/audit/moderation", params={"access_token": "x"},
                               headers=auditor_headers(client)), 400)
     reads = client.get("/v1/audit/reads", headers=auditor_headers(client)).json()["items"]
     assert all("access_token" not in r["what"] for r in reads)
