@@ -12,13 +12,12 @@ from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import audit_log, idempotency, metrics, problems
+from api import idempotency, metrics, problems
 from api.body_limit import BodyLimit
 from api.ids import CanonicalIds
 from api.openapi import document_problems
 from api.read_your_writes import ViewsWaiter
 from api.bootstrap import System, build
-from infrastructure import transcripts
 from api.routes import (accounts, audio, audit, media_internal, moderation, pages, spaces, stage,
                         stream, transcript)
 from api.stream import StreamHub
@@ -39,7 +38,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     if role == "media":
         settings = settings.model_copy(update={"media_url": None})  # it is the media node
     carries_audio = not settings.media_url
-    system = system or build(settings, workers=False if role == "media" else None)
+    system = system or build(settings, workers=False if role == "media" else None, media=True)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -59,15 +58,13 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         finally:
             if system.stream:
                 system.stream.stop()
-            await system.media.close()
+            if system.media:
+                await system.media.close()
             system.close()
 
     app = FastAPI(title="Spaces", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.system = system
     system.views_waiter = ViewsWaiter(system.progress, settings.read_your_writes_per_caller)
-    idempotency.create_table(system.views)
-    audit_log.create_table(system.views)
-    transcripts.create_table(system.views)
     app.state.metrics = metrics.Metrics(system)
     app.add_middleware(idempotency.IdempotencyMiddleware)
     app.add_middleware(metrics.MetricsMiddleware)  # replays are counted too

@@ -1,34 +1,37 @@
-"""The composition root: builds the running system from settings.
+"""The composition root: builds the running system from settings; it only wires.
 
-- no database URL: the embedded default (SQLite events and views under the data dir);
-- SPACES_DATABASE_URL: events and views in PostgreSQL;
-- plus SPACES_KAFKA_BOOTSTRAP: events reach the views through the relay and Kafka.
-Without Kafka the projections are fed in-process from the event store.
+`settings.topology` says where events and views live and how events reach the views
+(infrastructure/settings.py). `build(..., media=True)` adds the media layer, for the two
+processes that carry or sign audio (`spaces serve` and `spaces media`); the other commands
+never build it.
 """
 
 from __future__ import annotations
 
+import secrets
 from contextlib import contextmanager
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Iterator
 
+from api import audit_log, idempotency
+from application.background import BackgroundThread
+from application.ports import Background, MediaGateway, Views, ViewsProgress
+from application.retention import RetentionJob
 from application.spaces import SpacesApplication
+from infrastructure import transcripts
 from infrastructure.event_store import event_store_env
 from infrastructure.hash_chain import HashChain
+from infrastructure.kafka_events_tail import KafkaEventsTail
 from infrastructure.live import LiveEvents
 from infrastructure.log_follower import LogFollower
 from infrastructure.rate_limit import RateLimiter
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, Topology
 from infrastructure.store_notifications import StoreNotifications
 from infrastructure.tokens import INTERNAL, TokenSigner, load_or_create_secret
+from infrastructure.transcripts import TranscriptLines
 from infrastructure.views import ViewDatabase
-from media import ice
-from media.domain_feed import DomainFeed, KafkaDomainFeed
-from infrastructure import transcripts
-from media.node import MediaNode
-from media.speech import engine_factory
-from media.retention import RetentionJob
+from projections.presence import PresenceWriter
 from projections.runner import PolledProgress, ProjectionRunner
 
 SCHEMA_LOCK = 0x5343_484D  # "SCHM": one process at a time creates tables
@@ -38,9 +41,9 @@ SCHEMA_LOCK = 0x5343_484D  # "SCHM": one process at a time creates tables
 class System:
     settings: Settings
     app: SpacesApplication
-    views: Any
+    views: Views
     projections: ProjectionRunner
-    progress: Any  # .position() and .wait_for(position, timeout) of the views
+    progress: ViewsProgress
     tokens: TokenSigner
     live: LiveEvents
     reactions: RateLimiter
@@ -49,11 +52,11 @@ class System:
     space_reactions: RateLimiter  # reactions sent on one by one, per Space
     chain: HashChain
     store_feed: LogFollower  # the notification log, read once for this process
-    notifications: Any = None  # with PostgreSQL: wakes this process's followers on NOTIFY
+    notifications: StoreNotifications | None = None  # PostgreSQL: wakes followers on NOTIFY
     stream: Any = None  # the live stream hub of this API process (api/stream.py)
     views_waiter: Any = None  # ?after= reads wait on it (api/read_your_writes.py)
-    media: Any = None  # a MediaNode here, or a RemoteMedia for a `spaces media` process
-    background: list[Any] = field(default_factory=list)  # things with start() and stop()
+    media: MediaGateway | None = None  # a MediaNode here, or a RemoteMedia for `spaces media`
+    background: list[Background] = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
@@ -65,22 +68,18 @@ class System:
 
     def start_media(self, loop: Any) -> None:
         """The media node lives on the server's event loop; it follows the Space events."""
+        from media.domain_feed import DomainFeed
+
         s = self.settings
-        feed = (KafkaDomainFeed(self.app, self.media, loop, s.kafka_bootstrap, s.kafka_topic)
-                if s.kafka_bootstrap else DomainFeed(self.app, self.media, loop, self.store_feed))
+        source: LogFollower | KafkaEventsTail = self.store_feed
+        if s.topology is Topology.KAFKA:
+            assert s.kafka_bootstrap
+            source = KafkaEventsTail(s.kafka_bootstrap, s.kafka_topic)
+            self.background.append(source)
+            source.start()
+        feed = DomainFeed(self.app, self.media, loop, source)
         feed.start()
         self.background.append(feed)
-
-    def on_presence(self, space_id: str, listeners: int, change: str, user_id: str | None) -> None:
-        with self.views.transaction() as cursor:
-            cursor.execute("UPDATE spaces SET listener_count = ? WHERE id = ?", (listeners, space_id))
-        self.live.publish(space_id, "presence",
-                          {"listeners": listeners, "change": change, "user_id": user_id})
-
-    def on_caption(self, space_id: str, line: dict[str, Any]) -> None:
-        if line["final"]:
-            transcripts.store_line(self.views, space_id, line)
-        self.live.publish(space_id, "caption", line)
 
     def close(self) -> None:
         for worker in reversed(self.background):
@@ -89,21 +88,16 @@ class System:
         self.views.close()
 
 
-def build(settings: Settings, *, workers: bool | None = None) -> System:
+def build(settings: Settings, *, workers: bool | None = None, media: bool = False) -> System:
     """`workers` says whether the views are fed (projections, relay, hash chain) from this
-    process; by default as `run_workers` says, and always on the embedded default."""
+    process; by default as `settings.feeds_views` says. `media` adds the media layer."""
     with _schema_lock(settings.database_url):
         app = SpacesApplication(event_store_env(settings), stage_limit=settings.stage_limit,
                                 schedule_horizon=timedelta(days=settings.schedule_horizon_days),
                                 group_commit=settings.write_path == "grouped")
         views = _views(settings)
         runner = ProjectionRunner(app, views)
-        if settings.kafka_bootstrap and settings.database_url:
-            from infrastructure.kafka_relay import create_relay_tables
-            from projections.kafka_worker import create_worker_tables
-
-            create_relay_tables(settings.database_url)
-            create_worker_tables(views)
+        _create_tables(settings, views)
     secret = _secret(settings)
     system = System(
         settings=settings, app=app, views=views, projections=runner, progress=runner,
@@ -124,93 +118,126 @@ def build(settings: Settings, *, workers: bool | None = None) -> System:
     if settings.database_url:
         system.notifications = StoreNotifications(app, settings.database_url)
         system.background.append(system.notifications)
-    ice.use_host_addresses(settings.media_host_addresses)
-    if settings.media_url:
-        from media.remote import RemoteMedia
-
-        system.media = RemoteMedia(settings.media_url, system.tokens.issue("api", INTERNAL))
-    else:
-        system.media = MediaNode(settings.media_ice_servers, on_presence=system.on_presence,
-                                 recordings=settings.data_dir / "recordings",
-                                 segment_seconds=settings.recording_segment_seconds,
-                                 speech=engine_factory(settings.stt_engine, settings.stt_model),
-                                 transcription_slots=settings.transcription_slots,
-                                 on_caption=system.on_caption,
-                                 max_rooms=settings.media_max_rooms,
-                                 max_sessions=settings.media_max_sessions,
-                                 on_talking=lambda space_id, talking: system.live.publish(
-                                     space_id, "talking", {"speakers": talking}))
-    run_workers = _runs_workers(settings, workers)
-    if settings.kafka_bootstrap:
-        _through_kafka(system, run_workers)
-        from infrastructure.kafka_live import LiveToKafka
-
-        live_to_kafka = LiveToKafka(settings.kafka_bootstrap, settings.kafka_live_prefix,
-                                    settings.kafka_partitions)
-        system.live.subscribe(live_to_kafka)
-        system.background.append(live_to_kafka)
-    elif run_workers:
+    if media:
+        system.media = _media(system)
+    feeds_views = settings.feeds_views if workers is None else workers
+    if settings.topology is Topology.KAFKA:
+        _through_kafka(system, feeds_views)
+    elif feeds_views:
         runner.feed_from(system.store_feed)
         system.background.append(runner)
     else:
         system.progress = PolledProgress(views)
-    if run_workers:
+    if feeds_views:
         system.chain.feed_from(system.store_feed)
         system.background.append(system.chain)
-    if workers is not False and (workers or not settings.kafka_bootstrap or settings.run_workers):
-        system.background.append(RetentionJob(app, settings.data_dir / "recordings",
-                                              settings.retention_days, views))
+        system.background.append(_retention(system))
     return system
 
 
-def _runs_workers(settings: Settings, workers: bool | None) -> bool:
-    if workers is not None:
-        return workers
-    return settings.run_workers or not settings.database_url  # SQLite views stay in-process
-
-
-def relay_process(system: System) -> list[Any]:
+def relay_process(system: System) -> list[Background]:
     """What `spaces relay` runs: the relay, and the hash chain beside it."""
     return [relay(system), system.chain]
 
 
-def projection_process(system: System) -> list[Any]:
+def projection_process(system: System) -> list[Background]:
     """What `spaces project` runs: a Kafka projection worker, or without Kafka the runner
     and the hash chain, both fed by one reader of the log, woken by NOTIFY."""
-    if system.settings.kafka_bootstrap:
+    if system.settings.topology is Topology.KAFKA:
         return [projection_worker(system)]
+    assert system.notifications is not None, "spaces project needs PostgreSQL"
     system.projections.feed_from(system.store_feed)
     system.chain.feed_from(system.store_feed)
-    return [system.notifications, system.store_feed, system.projections, system.chain]
+    return [system.notifications, system.store_feed, system.projections, system.chain,
+            _retention(system)]
 
 
-def relay(system: System) -> Any:
+def relay(system: System) -> BackgroundThread:
     from infrastructure.kafka_relay import Relay
 
     s = system.settings
+    assert s.database_url and s.kafka_bootstrap
     return Relay(system.app, s.database_url, s.kafka_bootstrap, s.kafka_topic, s.kafka_partitions)
 
 
-def projection_worker(system: System) -> Any:
-    from projections.kafka_worker import ProjectionWorker
+def projection_worker(system: System) -> BackgroundThread:
+    from infrastructure.kafka_projection_worker import ProjectionWorker
 
     s = system.settings
+    assert s.kafka_bootstrap
     return ProjectionWorker(system.app, system.views, s.kafka_bootstrap, s.kafka_topic,
                             s.projection_group, worker_id=s.worker_id, partitions=s.kafka_partitions)
 
 
-def _through_kafka(system: System, run_workers: bool) -> None:
-    from projections.kafka_progress import KafkaViewsProgress
+def _retention(system: System) -> RetentionJob:
+    s = system.settings
+    return RetentionJob(system.app, s.recordings, s.retention_days, TranscriptLines(system.views))
 
-    if not system.settings.database_url:
-        raise ValueError("SPACES_KAFKA_BOOTSTRAP needs SPACES_DATABASE_URL: the relay reads "
-                         "PostgreSQL's notification log")
-    system.progress = KafkaViewsProgress(system.views, system.settings.kafka_topic)
-    if run_workers:
+
+def _through_kafka(system: System, feeds_views: bool) -> None:
+    from infrastructure.kafka_live import LiveToKafka
+    from infrastructure.kafka_progress import KafkaViewsProgress
+
+    s = system.settings
+    assert s.kafka_bootstrap
+    system.progress = KafkaViewsProgress(system.views, s.kafka_topic)
+    if feeds_views:
         system.background += [relay(system), projection_worker(system)]
+    live_to_kafka = LiveToKafka(s.kafka_bootstrap, s.kafka_live_prefix, s.kafka_partitions)
+    system.live.subscribe(live_to_kafka)
+    system.background.append(live_to_kafka)
 
 
-def _views(settings: Settings) -> Any:
+def _media(system: System) -> MediaGateway:
+    """A `spaces media` process to ask, or the media node of this process, reporting who
+    listens, captions and who is talking to the views and the live events."""
+    s = system.settings
+    if s.media_url:
+        from infrastructure.remote_media import RemoteMedia
+
+        return RemoteMedia(s.media_url, system.tokens.issue("api", INTERNAL))
+    from media import ice
+    from media.node import MediaNode
+    from media.speech import engine_factory
+
+    presence, live = PresenceWriter(system.views), system.live
+
+    def on_presence(space_id: str, listeners: int, change: str, user_id: str | None) -> None:
+        presence.record(space_id, listeners)
+        live.publish(space_id, "presence",
+                     {"listeners": listeners, "change": change, "user_id": user_id})
+
+    def on_caption(space_id: str, line: dict[str, Any]) -> None:
+        if line["final"]:
+            transcripts.store_line(system.views, space_id, line)
+        live.publish(space_id, "caption", line)
+
+    ice.use_host_addresses(s.media_host_addresses)
+    return MediaNode(s.media_ice_servers, on_presence=on_presence, recordings=s.recordings,
+                     segment_seconds=s.recording_segment_seconds,
+                     speech=engine_factory(s.stt_engine, s.stt_model),
+                     transcription_slots=s.transcription_slots, on_caption=on_caption,
+                     max_rooms=s.media_max_rooms, max_sessions=s.media_max_sessions,
+                     on_talking=lambda space_id, talking: live.publish(
+                         space_id, "talking", {"speakers": talking}))
+
+
+def _create_tables(settings: Settings, views: Views) -> None:
+    """Every table beside the event store's own; the projections' tables come with their
+    runner (which rebuilds them)."""
+    idempotency.create_table(views)
+    audit_log.create_table(views)
+    transcripts.create_table(views)
+    if settings.topology is Topology.KAFKA:
+        from infrastructure.kafka_projection_worker import create_worker_tables
+        from infrastructure.kafka_relay import create_relay_tables
+
+        assert settings.database_url
+        create_relay_tables(settings.database_url)
+        create_worker_tables(views)
+
+
+def _views(settings: Settings) -> Views:
     if settings.database_url:
         from infrastructure.pg_views import PostgresViewDatabase
 
@@ -220,7 +247,7 @@ def _views(settings: Settings) -> Any:
     return ViewDatabase(str(settings.data_dir / "views.sqlite"))
 
 
-def _chain_database(settings: Settings, views: Any) -> Any:
+def _chain_database(settings: Settings, views: Views) -> Views:
     """The hash chain lives beside the events: in PostgreSQL's database, or SQLite's file."""
     if settings.database_url or settings.event_store == "memory":
         return views
@@ -229,7 +256,8 @@ def _chain_database(settings: Settings, views: Any) -> Any:
 
 def _secret(settings: Settings) -> str:
     if settings.event_store == "memory" and not settings.database_url:
-        return settings.secret or "in-memory-secret"
+        # Nothing outlives an in-memory store, its tokens included: a secret of its own.
+        return settings.secret or secrets.token_urlsafe(32)
     return load_or_create_secret(settings.secret, settings.data_dir)
 
 

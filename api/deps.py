@@ -88,8 +88,7 @@ async def host_of_space(space_id: str, caller: CurrentUser, system: SystemDep) -
     """For the host's commands that take a body: who may act is settled before the body is
     validated (FastAPI solves dependencies first), so a stranger hears 403, not 422."""
     space = await to_thread.run_sync(system.app.space, parse_id(space_id))
-    if space.host_id != caller:
-        raise Problem(403, "Only the host of this Space can do that.")
+    space.check_host(caller)
     return caller
 
 

@@ -10,12 +10,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from domain.errors import DomainError, InvalidInput, NotAllowed, NotFound, RuleBroken, UnknownCaller
+from domain.errors import (DomainError, InvalidInput, NotAllowed, NotFound, RuleBroken,
+                           SpaceHasEnded, UnknownCaller)
 
 log = logging.getLogger(__name__)
 
 STATUS_OF = {UnknownCaller: 401, NotAllowed: 403, NotFound: 404, RuleBroken: 409,
              InvalidInput: 422}
+# Reads answer differently: an ended Space is gone from public reads, a conflict for commands.
+READ_STATUS_OF = {SpaceHasEnded: 410}
+READS = ("GET", "HEAD")
 TITLES = {
     400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Not found",
     405: "Method not allowed", 409: "Rule broken", 410: "Gone", 415: "Unsupported media type",
@@ -45,17 +49,18 @@ class Problem(Exception):
         self.status, self.detail, self.headers = status, detail, headers
 
 
-def status_of(error: DomainError) -> int:
+def status_of(error: DomainError, method: str = "POST") -> int:
+    statuses = {**STATUS_OF, **READ_STATUS_OF} if method in READS else STATUS_OF
     for kind in type(error).__mro__:
-        if kind in STATUS_OF:
-            return STATUS_OF[kind]
+        if kind in statuses:
+            return statuses[kind]
     return 409
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(_: Request, error: DomainError) -> JSONResponse:
-        return problem(status_of(error), str(error))
+    async def domain_error(request: Request, error: DomainError) -> JSONResponse:
+        return problem(status_of(error, request.method), str(error))
 
     @app.exception_handler(Problem)
     async def route_problem(_: Request, error: Problem) -> JSONResponse:

@@ -20,11 +20,13 @@ from typing import Any
 from uuid import UUID
 
 from domain.people import Block
+from domain.space import Space
 from infrastructure.log_follower import LogFollower
 
-STAGE = {"SpeakerGranted", "SpeakerRevoked", "SpeakerMuted", "SpeakerUnmuted",
-         "SpeakerLeftStage", "InvitationAccepted", "UserRemoved", "UserBlocked"}
-SWITCHES = {"TranscriptsSwitched", "RecordingStarted", "RecordingStopped"}
+STAGE = (Space.SpeakerGranted, Space.SpeakerRevoked, Space.SpeakerMuted, Space.SpeakerUnmuted,
+         Space.SpeakerLeftStage, Space.InvitationAccepted, Space.UserRemoved, Space.UserBlocked)
+TAKEN_OUT = (Space.UserRemoved, Space.UserBlocked)
+SWITCHES = (Space.TranscriptsSwitched, Space.RecordingStarted, Space.RecordingStopped)
 
 
 @dataclass
@@ -105,25 +107,25 @@ class StreamHub:
                 for m in self._messages(e, space)]
 
     def _messages(self, event: Any, space: Any) -> list[Message]:
-        name, version = type(event).__name__, event.originator_version
-        if name in STAGE:
+        version = event.originator_version
+        if isinstance(event, STAGE):
             messages = [Message("stage", _stage(space), version)]
-            if name in ("UserRemoved", "UserBlocked"):
+            if isinstance(event, TAKEN_OUT):
                 messages.append(Message("removed", {"reason": event.reason}, version,
                                         to=str(event.user_id)))
             return messages
-        if name in SWITCHES:
+        if isinstance(event, SWITCHES):
             return [Message("switches", {"transcripts": space.transcripts,
                                          "recording": space.recording}, version)]
-        if name == "SpeakRequested":
+        if isinstance(event, Space.SpeakRequested):
             return [Message("speak_request", {"user_id": str(event.user_id)}, version,
                             to=str(space.host_id))]
-        if name == "SpeakerInvited":
+        if isinstance(event, Space.SpeakerInvited):
             return [Message("invitation", {"space_id": str(space.id)}, version,
                             to=str(event.user_id))]
-        if name == "SpaceLaunched":
+        if isinstance(event, Space.SpaceLaunched):
             return [Message("state", {"state": "live"}, version)]
-        if name == "SpaceEnded":
+        if isinstance(event, Space.SpaceEnded):
             return [Message("ended", {}, version)]
         return []
 
@@ -187,7 +189,7 @@ class StreamHub:
 def _stage(space: Any) -> dict[str, Any]:
     return {
         "state": space.state,
-        "speakers": [{"id": str(u), "muted": muted} for u, muted in space.stage.items()],
+        "speakers": [{"id": str(u), "muted": u in space.muted} for u in space.stage],
         "transcripts": space.transcripts,
         "recording": space.recording,
     }

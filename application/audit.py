@@ -10,35 +10,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from domain.acts import ACCOUNT_WIDE, MODERATION, act_of
 from domain.errors import NotFound
-
-# event -> (action, attribute naming the actor or None for the host, attribute naming the target)
-ACTIONS: dict[str, tuple[str, str | None, str | None]] = {
-    "SpaceCreated": ("created", None, None),
-    "SpaceScheduled": ("scheduled", None, None),
-    "SpaceLaunched": ("launched", None, None),
-    "SpeakerInvited": ("invited", "invited_by", "user_id"),
-    "InvitationAccepted": ("accepted invitation", "user_id", "user_id"),
-    "InvitationDeclined": ("declined invitation", "user_id", "user_id"),
-    "SpeakRequested": ("asked to speak", "user_id", "user_id"),
-    "SpeakerGranted": ("granted the stage", "granted_by", "user_id"),
-    "SpeakerRevoked": ("revoked from the stage", "revoked_by", "user_id"),
-    "SpeakerLeftStage": ("left the stage", "user_id", "user_id"),
-    "SpeakerMuted": ("muted", "muted_by", "user_id"),
-    "SpeakerUnmuted": ("unmuted", "user_id", "user_id"),
-    "UserRemoved": ("removed", "removed_by", "user_id"),
-    "UserReported": ("reported", "reported_by", "user_id"),
-    "UserBlocked": ("blocked", "blocked_by", "user_id"),
-    "TranscriptsSwitched": ("switched transcripts", None, None),
-    "RecordingStarted": ("started recording", None, None),
-    "RecordingStopped": ("stopped recording", None, None),
-    "RecordingDeleted": ("deleted the recording (retention)", None, None),
-    "TranscriptDeleted": ("deleted the transcript (retention)", None, None),
-    "SpaceEnded": ("ended", "ended_by", None),
-}
-MODERATION = ("UserRemoved", "UserReported", "UserBlocked", "SpeakerRevoked", "SpeakerMuted",
-              "SpeakerGranted")
-MODERATION_TOPICS = [f"spaces:{name}" for name in MODERATION] + ["spaces:Blocked", "spaces:Unblocked"]
+from domain.people import Block
+from domain.space import Space
 
 
 @dataclass
@@ -80,38 +55,37 @@ def timeline(app: Any, space_id: UUID, *, version: int | None = None,
     space = app.repository.get(space_id, version=last.originator_version)
     return entries, StateAt(
         version=last.originator_version, at=last.timestamp.isoformat(), state=space.state,
-        on_stage={str(u): muted for u, muted in space.stage.items()},
+        on_stage={str(u): u in space.muted for u in space.stage},
         removed=sorted(str(u) for u in space.removed),
         blocked=sorted(_blocked_by(app, host, at or last.timestamp)),
         transcripts=space.transcripts, recording=space.recording,
     )
 
 
-def _entry(event: Any, host: UUID) -> Entry:
-    name = type(event).__name__
-    action, actor, target = ACTIONS.get(name, (name, None, None))
+def _entry(event: Any, host: UUID | None) -> Entry:
+    act = act_of(event)
     detail = None
-    if name == "TranscriptsSwitched":
+    if isinstance(event, Space.TranscriptsSwitched):
         detail = "on" if event.on else "off"
-    elif name == "SpaceScheduled":
+    elif isinstance(event, Space.SpaceScheduled):
         detail = event.scheduled_for.isoformat()
-    elif name == "SpaceCreated":
+    elif isinstance(event, Space.SpaceCreated):
         detail = f"{event.title!r}, speaker policy {event.speaker_policy}"
     return Entry(
-        version=event.originator_version, at=event.timestamp.isoformat(), action=action,
-        actor=str(getattr(event, actor) if actor else host),
-        target=str(getattr(event, target)) if target else None,
+        version=event.originator_version, at=event.timestamp.isoformat(), action=act.action,
+        actor=str(getattr(event, act.actor) if act.actor else host),
+        target=str(getattr(event, act.target)) if act.target else None,
         reason=getattr(event, "reason", None), detail=detail,
     )
 
 
 def _blocked_by(app: Any, host: UUID, until: datetime) -> set[str]:
     blocked: set[str] = set()
-    for notification in _notifications(app, ["spaces:Blocked", "spaces:Unblocked"]):
+    for notification in _notifications(app, ACCOUNT_WIDE):
         event = app.mapper.to_domain_event(notification)
         if event.blocker_id != host or event.timestamp > until:
             continue
-        if notification.topic == "spaces:Blocked":
+        if isinstance(event, Block.Blocked):
             blocked.add(str(event.blocked_id))
         else:
             blocked.discard(str(event.blocked_id))
@@ -123,7 +97,7 @@ def moderation_history(app: Any, *, since: datetime | None = None, space_id: UUI
     """Every moderation event of every Space (and account-wide blocks), oldest first, as
     plain dicts: read in batches, so memory stays flat however long the history."""
     seen = 0
-    for notification in _notifications(app, MODERATION_TOPICS):
+    for notification in _notifications(app, MODERATION):
         seen += 1
         if progress and seen % 1000 == 0:
             progress(notification.id)
@@ -139,19 +113,16 @@ def moderation_history(app: Any, *, since: datetime | None = None, space_id: UUI
 
 
 def _moderation_record(notification: Any, event: Any) -> dict[str, Any]:
-    name = type(event).__name__
-    if name in ("Blocked", "Unblocked"):
-        return {"position": notification.id, "at": event.timestamp.isoformat(), "space_id": None,
-                "action": "account blocked" if name == "Blocked" else "account unblocked",
-                "actor": str(event.blocker_id), "target": str(event.blocked_id),
-                "reason": getattr(event, "reason", None)}
+    space_wide = not isinstance(event, ACCOUNT_WIDE)
     entry = _entry(event, host=None)
-    return {"position": notification.id, "at": entry.at, "space_id": str(event.originator_id),
+    return {"position": notification.id, "at": entry.at,
+            "space_id": str(event.originator_id) if space_wide else None,
             "action": entry.action, "actor": entry.actor, "target": entry.target,
             "reason": entry.reason}
 
 
-def _notifications(app: Any, topics: list[str]) -> Iterator[Any]:
+def _notifications(app: Any, events: tuple[type, ...]) -> Iterator[Any]:
+    topics = [event.TOPIC for event in events]  # type: ignore[attr-defined]
     position = 0
     while batch := app.recorder.select_notifications(
             start=position, limit=1000, topics=topics, inclusive_of_start=False):

@@ -29,6 +29,9 @@ CREATED, LIVE, ENDED = "created", "live", "ended"
 class Space(FlatCopy, Aggregate):
     TOPIC = "spaces:Space"
 
+    # eventsourcing 9.5 gives every aggregate its own subclass of Aggregate.Created and,
+    # once the aggregate has a TOPIC, refuses any nested event class without one. No event of
+    # this class is stored: the @event on __init__ below names the creation event.
     class Created(Aggregate.Created):
         TOPIC = "spaces:Space.Created"
 
@@ -67,7 +70,9 @@ class Space(FlatCopy, Aggregate):
         self.scheduled_for: datetime | None = None
         self.transcripts = False
         self.recording = False
-        self.stage: dict[UUID, bool] = {host_id: True}  # speaker -> muted; the host starts muted
+        self.stage: list[UUID] = [host_id]  # the speakers, in the order they came up
+        self.muted: set[UUID] = {host_id}  # speakers whose microphone is off; the host's starts off
+        self.been_on_stage: set[UUID] = {host_id}  # everyone who ever spoke (transcript readers)
         self.invited: set[UUID] = set()
         self.speak_requests: set[UUID] = set()
         self.removed: set[UUID] = set()
@@ -134,9 +139,7 @@ class Space(FlatCopy, Aggregate):
 
     @event("InvitationAccepted", topic="spaces:InvitationAccepted")
     def _invitation_accepted(self, user_id: UUID) -> None:
-        self.invited.discard(user_id)
-        self.speak_requests.discard(user_id)
-        self.stage[user_id] = True
+        self._seat(user_id)
 
     def decline_invitation(self, actor: UUID) -> None:
         self._require_open_invitation(actor)
@@ -177,9 +180,7 @@ class Space(FlatCopy, Aggregate):
 
     @event("SpeakerGranted", topic="spaces:SpeakerGranted")
     def _speaker_granted(self, user_id: UUID, granted_by: UUID) -> None:
-        self.invited.discard(user_id)
-        self.speak_requests.discard(user_id)
-        self.stage[user_id] = True
+        self._seat(user_id)
 
     def revoke_speaker(self, actor: UUID, user_id: UUID) -> None:
         """The host takes someone off the stage, or a speaker leaves it (actor == user_id)."""
@@ -196,11 +197,11 @@ class Space(FlatCopy, Aggregate):
 
     @event("SpeakerRevoked", topic="spaces:SpeakerRevoked")
     def _speaker_revoked(self, user_id: UUID, revoked_by: UUID) -> None:
-        self.stage.pop(user_id, None)
+        self._unseat(user_id)
 
     @event("SpeakerLeftStage", topic="spaces:SpeakerLeftStage")
     def _speaker_left_stage(self, user_id: UUID) -> None:
-        self.stage.pop(user_id, None)
+        self._unseat(user_id)
 
     def mute_speaker(self, actor: UUID, user_id: UUID) -> None:
         """The host mutes any speaker; a speaker mutes themselves. Muting twice changes nothing."""
@@ -208,12 +209,12 @@ class Space(FlatCopy, Aggregate):
         if actor != user_id:
             self._require_host(actor)
         self._require_on_stage(user_id)
-        if not self.stage[user_id]:
+        if user_id not in self.muted:
             self._speaker_muted(user_id=user_id, muted_by=actor)
 
     @event("SpeakerMuted", topic="spaces:SpeakerMuted")
     def _speaker_muted(self, user_id: UUID, muted_by: UUID) -> None:
-        self.stage[user_id] = True
+        self.muted.add(user_id)
 
     def unmute(self, actor: UUID, user_id: UUID) -> None:
         """Only speakers unmute themselves, and only once the Space is live."""
@@ -223,14 +224,16 @@ class Space(FlatCopy, Aggregate):
         self._require_on_stage(user_id)
         if self.state != LIVE:
             raise RuleBroken("Microphones stay off until the Space goes live.")
-        if self.stage[user_id]:
+        if user_id in self.muted:
             self._speaker_unmuted(user_id=user_id)
 
     @event("SpeakerUnmuted", topic="spaces:SpeakerUnmuted")
     def _speaker_unmuted(self, user_id: UUID) -> None:
-        self.stage[user_id] = False
+        self.muted.discard(user_id)
 
     # -- moderation ------------------------------------------------------------------------
+
+    # -- who may read, listen, speak and react (the API asks before it serves) -------------
 
     def check_listener(self, user_id: UUID | None, host_blocks_user: bool) -> None:
         """Whether `user_id` (None: someone without an account) may read, listen and react:
@@ -242,6 +245,42 @@ class Space(FlatCopy, Aggregate):
         if host_blocks_user:
             raise NotAllowed("The host of this Space has blocked you.")
 
+    def check_reader(self, user_id: UUID | None, host_blocks_user: bool, *,
+                     auditor: bool = False) -> None:
+        """Who may read this Space: anyone kept in while it lives; once it has ended, only
+        its host and auditors."""
+        if auditor or user_id == self.host_id:
+            return
+        self.check_listener(user_id, host_blocks_user)
+        self._require_not_ended()
+
+    def check_can_listen(self, user_id: UUID | None, host_blocks_user: bool) -> None:
+        self._require_live("Listening opens when the Space goes live.")
+        self.check_listener(user_id, host_blocks_user)
+
+    def check_can_react(self, user_id: UUID, host_blocks_user: bool) -> None:
+        self.check_listener(user_id, host_blocks_user)
+        self._require_live("Reactions open when the Space goes live.")
+
+    def check_host(self, user_id: UUID) -> None:
+        if user_id != self.host_id:
+            raise NotAllowed("Only the host of this Space can do that.")
+
+    def check_publisher(self, user_id: UUID) -> None:
+        """Only speakers on the stage of a live Space send audio (muted ones are not mixed)."""
+        self._require_live("Audio starts when the Space goes live.")
+        if user_id not in self.stage:
+            raise NotAllowed("Only speakers on the stage can publish audio.")
+
+    def check_recording_reader(self, user_id: UUID | None, *, auditor: bool) -> None:
+        if not auditor and user_id != self.host_id:
+            raise NotAllowed("Only the host and auditors may download the recording.")
+        if self.state != ENDED:
+            raise RuleBroken("The recording can be downloaded once the Space has ended.")
+
+    def check_transcript_reader(self, user_id: UUID | None, *, auditor: bool) -> None:
+        if not auditor and user_id not in self.been_on_stage:
+            raise NotAllowed("Only the host, its speakers and auditors may read the transcript.")
 
     def remove_user(self, actor: UUID, user_id: UUID, reason: str | None = None) -> None:
         self._require_host(actor)
@@ -289,9 +328,22 @@ class Space(FlatCopy, Aggregate):
         self._leave_everything(user_id)
 
     def _leave_everything(self, user_id: UUID) -> None:
-        self.stage.pop(user_id, None)
+        self._unseat(user_id)
         self.invited.discard(user_id)
         self.speak_requests.discard(user_id)
+
+    def _seat(self, user_id: UUID) -> None:
+        self.invited.discard(user_id)
+        self.speak_requests.discard(user_id)
+        if user_id not in self.stage:
+            self.stage.append(user_id)
+        self.muted.add(user_id)  # everyone comes up with their microphone off
+        self.been_on_stage.add(user_id)
+
+    def _unseat(self, user_id: UUID) -> None:
+        if user_id in self.stage:
+            self.stage.remove(user_id)
+        self.muted.discard(user_id)
 
     # -- switches --------------------------------------------------------------------------
 
@@ -351,9 +403,13 @@ class Space(FlatCopy, Aggregate):
         if self.state == ENDED:
             raise SpaceHasEnded("This Space has ended.")
 
+    def _require_live(self, otherwise: str) -> None:
+        self._require_not_ended()
+        if self.state != LIVE:
+            raise RuleBroken(otherwise)
+
     def _require_host(self, actor: UUID) -> None:
-        if actor != self.host_id:
-            raise NotAllowed("Only the host of this Space can do that.")
+        self.check_host(actor)
         self._require_not_ended()
 
     def _require_taking_part(self, user_id: UUID, is_blocked: bool) -> None:

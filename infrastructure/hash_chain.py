@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from infrastructure.background import WokenLoop
+from application.background import WokenLoop
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS event_chain (position BIGINT PRIMARY KEY, link TEXT NOT NULL)"
 GENESIS = b"spaces-event-chain"

@@ -18,7 +18,7 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from infrastructure.background import BackgroundThread
+from application.background import BackgroundThread
 from infrastructure.kafka_messages import message_headers, message_key
 
 log = logging.getLogger(__name__)

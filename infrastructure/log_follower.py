@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from infrastructure.background import WokenLoop
+from application.background import WokenLoop
 
 log = logging.getLogger(__name__)
 Subscriber = Callable[[list[Any]], None]

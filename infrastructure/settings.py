@@ -1,12 +1,22 @@
-"""Every setting in one place, read from SPACES_* environment variables (see README)."""
+"""Every setting in one place, read from SPACES_* environment variables (see README), and
+the checks that span several of them."""
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Topology(str, Enum):
+    """Where events and views live and how events reach the views."""
+
+    EMBEDDED = "embedded"  # SQLite (or memory) events and views, fed inside the one process
+    POSTGRES = "postgres"  # PostgreSQL; the views follow its notification log
+    KAFKA = "kafka"  # PostgreSQL; the relay publishes events to Kafka, workers feed the views
 
 
 class Settings(BaseSettings):
@@ -15,6 +25,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Path("var")
+    recordings_dir: Path | None = Field(
+        None, description="where recordings are written (default: data_dir/recordings)")
     event_store: Literal["sqlite", "memory"] = Field(
         "sqlite", description="sqlite keeps events under data_dir; memory is for fast tests"
     )
@@ -39,8 +51,8 @@ class Settings(BaseSettings):
     read_your_writes_per_caller: int = Field(
         16, ge=1, description="reads one caller may have waiting on ?after= at once (then 429)")
     media_url: str | None = Field(
-        None, description="base URL of a separate `spaces media` process: the API redirects "
-        "audio requests there (307) instead of carrying audio itself"
+        None, description="base URL of a separate `spaces media` process: the API answers "
+        "audio requests by asking that node (it carries no audio itself)"
     )
     media_ice_servers: list[str] = Field(
         default_factory=list, description='STUN/TURN URLs for the media node, as JSON: ["stun:host:3478"]'
@@ -97,3 +109,28 @@ class Settings(BaseSettings):
         True, description="with PostgreSQL: feed the views (projections, or with Kafka the relay "
         "and a projection worker) inside `spaces serve`; false leaves it to `spaces project`"
     )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.kafka_bootstrap and not self.database_url:
+            raise ValueError("SPACES_KAFKA_BOOTSTRAP needs SPACES_DATABASE_URL: the relay reads "
+                             "PostgreSQL's notification log")
+        if self.processes > 1 and not self.database_url:
+            raise ValueError("Several server processes need SPACES_DATABASE_URL: the embedded "
+                             "default keeps its views in its one process")
+        return self
+
+    @property
+    def recordings(self) -> Path:
+        return self.recordings_dir or self.data_dir / "recordings"
+
+    @property
+    def topology(self) -> Topology:
+        if not self.database_url:
+            return Topology.EMBEDDED
+        return Topology.KAFKA if self.kafka_bootstrap else Topology.POSTGRES
+
+    @property
+    def feeds_views(self) -> bool:
+        """Whether `spaces serve` feeds the views itself (always, on the embedded default)."""
+        return self.run_workers or self.topology is Topology.EMBEDDED

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from infrastructure.background import BackgroundThread
+from application.background import BackgroundThread
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,15 @@ class Caller:
     subject: str  # an account id for users, a name for auditors
     role: str
 
+    @property
+    def account_id(self) -> UUID | None:
+        """The account of a user's token; None for auditors and internal callers."""
+        return UUID(self.subject) if self.role == USER else None
+
+    @property
+    def is_auditor(self) -> bool:
+        return self.role == AUDITOR
+
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

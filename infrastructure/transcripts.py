@@ -34,6 +34,20 @@ def delete(views: Any, space_id: str) -> None:
         cursor.execute("DELETE FROM transcript_lines WHERE space_id = ?", (space_id,))
 
 
+class TranscriptLines:
+    """The transcripts as retention sees them (application.ports.Transcripts)."""
+
+    def __init__(self, views: Any):
+        self.views = views
+
+    def spaces(self) -> set[str]:
+        return {r["space_id"] for r in self.views.rows(
+            "SELECT DISTINCT space_id FROM transcript_lines")}
+
+    def delete(self, space_id: str) -> None:
+        delete(self.views, space_id)
+
+
 def webvtt(rows: list[dict[str, Any]], handles: dict[str, str]) -> str:
     def stamp(seconds: float) -> str:
         hours, rest = divmod(max(seconds, 0.0), 3600)

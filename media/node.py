@@ -20,6 +20,7 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
+from application.ports import BadOffer, MediaFull
 from media.mix import SpaceMix
 from media.recording import Recorder
 from media.speech import SpeechEngine, engine_factory
@@ -39,14 +40,6 @@ def offered_directions(sdp: str) -> list[str]:
         elif directions and line.strip() in ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"):
             directions[-1] = line.strip()[2:]
     return directions
-
-
-class BadOffer(ValueError):
-    """The SDP offer cannot be used (not SDP, or no audio)."""
-
-
-class MediaFull(RuntimeError):
-    """This node carries as many rooms or sessions as it may."""
 
 
 @dataclass

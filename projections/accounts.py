@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from application.ports import Cursor, Views
+from domain.people import Account
 from projections.base import Projection, handles, text
 
 
@@ -12,8 +14,8 @@ class AccountsProjection(Projection):
     tables = ("accounts",)
     schema = ("CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, handle TEXT NOT NULL)",)
 
-    @handles("spaces:AccountRegistered")
-    def registered(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Account.AccountRegistered)
+    def registered(self, event: Any, position: int, cursor: Cursor) -> None:
         cursor.execute(
             "INSERT INTO accounts (id, handle) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
             (text(event.originator_id), event.handle),

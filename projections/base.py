@@ -1,4 +1,4 @@
-"""What a projection is: tables, and one handler per event topic it cares about."""
+"""What a projection is: tables, and one handler per event class it cares about."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar
 from uuid import UUID
 
-Handler = Callable[[Any, Any, int, Any], None]  # (self, event, position, cursor)
+from application.ports import Cursor
+
+Handler = Callable[[Any, Any, int, Cursor], None]  # (self, event, position, cursor)
 
 
-def handles(*topics: str) -> Callable[[Handler], Handler]:
+def handles(*events: type) -> Callable[[Handler], Handler]:
+    """Marks a projection method as the handler of these event classes."""
     def mark(handler: Handler) -> Handler:
-        handler.topics = topics  # type: ignore[attr-defined]
+        handler.events = events  # type: ignore[attr-defined]
         return handler
 
     return mark
@@ -22,18 +25,18 @@ class Projection:
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
     schema: ClassVar[tuple[str, ...]]
-    handlers: ClassVar[dict[str, Handler]]
+    handlers: ClassVar[dict[type, Handler]]
 
     def __init_subclass__(cls) -> None:
         cls.handlers = {
-            topic: handler
+            event_class: handler
             for klass in reversed(cls.__mro__)  # a subclass keeps its bases' handlers
             for handler in vars(klass).values()
-            for topic in getattr(handler, "topics", ())
+            for event_class in getattr(handler, "events", ())
         }
 
-    def process(self, event: Any, position: int, cursor: Any) -> None:
-        handler = self.handlers.get(type(event).TOPIC)
+    def process(self, event: Any, position: int, cursor: Cursor) -> None:
+        handler = self.handlers.get(type(event))
         if handler is not None:
             handler(self, event, position, cursor)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from application.ports import Cursor, Views
+from domain.people import Follow
 from projections.base import Projection, handles, text
 from projections.spaces import SPACE_COLUMNS
 
@@ -20,22 +22,22 @@ class FeedProjection(Projection):
         "followee_id TEXT NOT NULL, PRIMARY KEY (follower_id, followee_id))",
     )
 
-    @handles("spaces:Followed")
-    def followed(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Follow.Followed)
+    def followed(self, event: Any, position: int, cursor: Cursor) -> None:
         cursor.execute(
             "INSERT INTO follows (follower_id, followee_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (text(event.follower_id), text(event.followee_id)),
         )
 
-    @handles("spaces:Unfollowed")
-    def unfollowed(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Follow.Unfollowed)
+    def unfollowed(self, event: Any, position: int, cursor: Cursor) -> None:
         cursor.execute(
             "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?",
             (text(event.follower_id), text(event.followee_id)),
         )
 
 
-def feed(views: Any, follower_id: str, limit: int) -> list[dict[str, Any]]:
+def feed(views: Views, follower_id: str, limit: int) -> list[dict[str, Any]]:
     """Live Spaces first (newest first), then upcoming ones (soonest first)."""
     return views.rows(
         f"SELECT {SPACE_COLUMNS} FROM follows f JOIN spaces s ON s.host_id = f.followee_id "

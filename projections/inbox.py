@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from application.ports import Cursor, Views
+from domain.space import Space
 from projections.base import Projection, handles, text
 
 
@@ -17,8 +19,8 @@ class InboxProjection(Projection):
         "CREATE INDEX IF NOT EXISTS invitations_invitee ON invitations (invitee_id)",
     )
 
-    @handles("spaces:SpeakerInvited")
-    def invited(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Space.SpeakerInvited)
+    def invited(self, event: Any, position: int, cursor: Cursor) -> None:
         cursor.execute(
             "INSERT INTO invitations (space_id, invitee_id, invited_by, invited_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -29,21 +31,21 @@ class InboxProjection(Projection):
         )
 
     @handles(
-        "spaces:InvitationAccepted", "spaces:InvitationDeclined", "spaces:SpeakerGranted",
-        "spaces:UserRemoved", "spaces:UserBlocked",
+        Space.InvitationAccepted, Space.InvitationDeclined, Space.SpeakerGranted,
+        Space.UserRemoved, Space.UserBlocked,
     )
-    def closed(self, event: Any, position: int, cursor: Any) -> None:
+    def closed(self, event: Any, position: int, cursor: Cursor) -> None:
         cursor.execute(
             "DELETE FROM invitations WHERE space_id = ? AND invitee_id = ?",
             (text(event.originator_id), text(event.user_id)),
         )
 
-    @handles("spaces:SpaceEnded")
-    def space_ended(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Space.SpaceEnded)
+    def space_ended(self, event: Any, position: int, cursor: Cursor) -> None:
         cursor.execute("DELETE FROM invitations WHERE space_id = ?", (text(event.originator_id),))
 
 
-def inbox(views: Any, invitee_id: str) -> list[dict[str, Any]]:
+def inbox(views: Views, invitee_id: str) -> list[dict[str, Any]]:
     return views.rows(
         "SELECT i.space_id, s.title, s.state, i.invited_by, a.handle AS invited_by_handle, "
         "i.invited_at FROM invitations i JOIN spaces s ON s.id = i.space_id "
@@ -53,7 +55,7 @@ def inbox(views: Any, invitee_id: str) -> list[dict[str, Any]]:
     )
 
 
-def open_invitees(views: Any, space_id: str) -> list[str]:
+def open_invitees(views: Views, space_id: str) -> list[str]:
     return [
         row["invitee_id"]
         for row in views.rows("SELECT invitee_id FROM invitations WHERE space_id = ?", (space_id,))

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from application.ports import Cursor, Views
+from domain.acts import ACCOUNT_WIDE, MODERATION_IN_SPACES, act_of
 from projections.base import Projection, handles, text
-
-# topic -> (action, attribute naming the actor)
-ACTIONS = {
-    "spaces:SpeakerGranted": ("speaker_granted", "granted_by"),
-    "spaces:SpeakerRevoked": ("speaker_revoked", "revoked_by"),
-    "spaces:SpeakerMuted": ("speaker_muted", "muted_by"),
-    "spaces:UserRemoved": ("user_removed", "removed_by"),
-    "spaces:UserReported": ("user_reported", "reported_by"),
-    "spaces:UserBlocked": ("user_blocked", "blocked_by"),
-}
-ACCOUNT_ACTIONS = {"spaces:Blocked": "account_blocked", "spaces:Unblocked": "account_unblocked"}
 
 
 class ModerationProjection(Projection):
@@ -30,30 +21,28 @@ class ModerationProjection(Projection):
         "CREATE INDEX IF NOT EXISTS moderation_actor ON moderation_log (actor_id, position)",
     )
 
-    @handles(*ACTIONS)
-    def in_space(self, event: Any, position: int, cursor: Any) -> None:
-        action, actor = ACTIONS[type(event).TOPIC]
-        self._log(cursor, position, text(event.originator_id), action,
-                  getattr(event, actor), event.user_id, event)
+    @handles(*MODERATION_IN_SPACES)
+    def in_space(self, event: Any, position: int, cursor: Cursor) -> None:
+        self._log(cursor, position, text(event.originator_id), event)
 
-    @handles(*ACCOUNT_ACTIONS)
-    def account_wide(self, event: Any, position: int, cursor: Any) -> None:
-        self._log(cursor, position, None, ACCOUNT_ACTIONS[type(event).TOPIC],
-                  event.blocker_id, event.blocked_id, event)
+    @handles(*ACCOUNT_WIDE)
+    def account_wide(self, event: Any, position: int, cursor: Cursor) -> None:
+        self._log(cursor, position, None, event)
 
     @staticmethod
-    def _log(cursor: Any, position: int, space_id: str | None, action: str,
-             actor: Any, target: Any, event: Any) -> None:
+    def _log(cursor: Cursor, position: int, space_id: str | None, event: Any) -> None:
+        act = act_of(event)
         cursor.execute(
             "INSERT INTO moderation_log (position, space_id, action, actor_id, target_id, "
             "reason, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (position, space_id, action, text(actor), text(target),
-             getattr(event, "reason", None), text(event.timestamp)),
+            (position, space_id, act.action, text(getattr(event, act.actor)),
+             text(getattr(event, act.target)), getattr(event, "reason", None),
+             text(event.timestamp)),
         )
 
 
 def moderation_log(
-    views: Any, *, space_id: str | None, user_id: str | None, since: str | None,
+    views: Views, *, space_id: str | None, user_id: str | None, since: str | None,
     after: int | None, limit: int,
 ) -> list[dict[str, Any]]:
     """Oldest first; `after` is the position cursor of the previous page."""

@@ -14,12 +14,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from infrastructure.background import WokenLoop
+from application.background import WokenLoop
 from projections.accounts import AccountsProjection
 from projections.base import Projection
 from projections.faults import FAULTS_SCHEMA, Faults
 from projections.feed import FeedProjection
 from projections.inbox import InboxProjection
+from projections import presence
 from projections.moderation import ModerationProjection
 from projections.spaces import SpacesProjection
 
@@ -154,6 +155,7 @@ class ProjectionRunner(WokenLoop):
         with self.views.transaction() as cursor:
             cursor.execute(POSITIONS_SCHEMA)
             cursor.execute(FAULTS_SCHEMA)
+            cursor.execute(presence.SCHEMA)  # an input of the views that rebuilds leave alone
             for projection in self.projections:
                 for statement in projection.schema:
                     cursor.execute(statement)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from application.ports import Cursor, Views
+from domain.space import Space
 from projections.base import Projection, handles, text
+from projections.presence import LISTENER_COUNT
 
 SPACE_COLUMNS = (
     "s.id, s.host_id, a.handle AS host_handle, s.title, s.state, s.speaker_policy, "
     "s.transcripts, s.recording, s.scheduled_for, s.created_at, s.launched_at, s.ended_at, "
-    "s.listener_count, s.live_seq, "
+    f"s.live_seq, {LISTENER_COUNT}, "
     "(SELECT COUNT(*) FROM stage st WHERE st.space_id = s.id) AS speaker_count"
 )
 
@@ -28,7 +31,7 @@ class SpacesProjection(Projection):
         "title TEXT NOT NULL, state TEXT NOT NULL, speaker_policy TEXT NOT NULL, "
         "transcripts INTEGER NOT NULL DEFAULT 0, recording INTEGER NOT NULL DEFAULT 0, "
         "scheduled_for TEXT, created_at TEXT NOT NULL, launched_at TEXT, ended_at TEXT, "
-        "listener_count INTEGER NOT NULL DEFAULT 0, live_seq BIGINT)",
+        "live_seq BIGINT)",
         "CREATE INDEX IF NOT EXISTS spaces_live ON spaces (state, live_seq)",
         "CREATE INDEX IF NOT EXISTS spaces_host ON spaces (host_id, state)",
         "CREATE TABLE IF NOT EXISTS stage (space_id TEXT NOT NULL, user_id TEXT NOT NULL, "
@@ -37,8 +40,8 @@ class SpacesProjection(Projection):
         "user_id TEXT NOT NULL, requested_at TEXT NOT NULL, PRIMARY KEY (space_id, user_id))",
     )
 
-    @handles("spaces:SpaceCreated")
-    def created(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Space.SpaceCreated)
+    def created(self, event: Any, position: int, cursor: Cursor) -> None:
         space_id, host_id = text(event.originator_id), text(event.host_id)
         cursor.execute(
             "INSERT INTO spaces (id, host_id, title, state, speaker_policy, created_at) "
@@ -47,71 +50,71 @@ class SpacesProjection(Projection):
         )
         self._seat(cursor, space_id, host_id, event)
 
-    @handles("spaces:SpaceScheduled")
-    def scheduled(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Space.SpaceScheduled)
+    def scheduled(self, event: Any, position: int, cursor: Cursor) -> None:
         self._set(cursor, event, "scheduled_for = ?", text(event.scheduled_for))
 
-    @handles("spaces:SpaceLaunched")
-    def launched(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Space.SpaceLaunched)
+    def launched(self, event: Any, position: int, cursor: Cursor) -> None:
         self._set(
             cursor, event, "state = 'live', launched_at = ?, live_seq = ?",
             text(event.timestamp), position,
         )
 
-    @handles("spaces:SpaceEnded")
-    def ended(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Space.SpaceEnded)
+    def ended(self, event: Any, position: int, cursor: Cursor) -> None:
         self._set(cursor, event, "state = 'ended', ended_at = ?", text(event.timestamp))
         cursor.execute("DELETE FROM speak_requests WHERE space_id = ?", (text(event.originator_id),))
 
-    @handles("spaces:TranscriptsSwitched")
-    def transcripts_switched(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Space.TranscriptsSwitched)
+    def transcripts_switched(self, event: Any, position: int, cursor: Cursor) -> None:
         self._set(cursor, event, "transcripts = ?", int(event.on))
 
-    @handles("spaces:RecordingStarted", "spaces:RecordingStopped")
-    def recording_switched(self, event: Any, position: int, cursor: Any) -> None:
-        self._set(cursor, event, "recording = ?", int(type(event).TOPIC.endswith("Started")))
+    @handles(Space.RecordingStarted, Space.RecordingStopped)
+    def recording_switched(self, event: Any, position: int, cursor: Cursor) -> None:
+        self._set(cursor, event, "recording = ?", int(isinstance(event, Space.RecordingStarted)))
 
-    @handles("spaces:SpeakRequested")
-    def speak_requested(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Space.SpeakRequested)
+    def speak_requested(self, event: Any, position: int, cursor: Cursor) -> None:
         cursor.execute(
             "INSERT INTO speak_requests (space_id, user_id, requested_at) VALUES (?, ?, ?) "
             "ON CONFLICT DO NOTHING",
             (text(event.originator_id), text(event.user_id), text(event.timestamp)),
         )
 
-    @handles("spaces:InvitationAccepted", "spaces:SpeakerGranted")
-    def seated(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Space.InvitationAccepted, Space.SpeakerGranted)
+    def seated(self, event: Any, position: int, cursor: Cursor) -> None:
         space_id, user_id = text(event.originator_id), text(event.user_id)
         self._seat(cursor, space_id, user_id, event)
         self._drop_request(cursor, space_id, user_id)
 
-    @handles("spaces:SpeakerRevoked", "spaces:SpeakerLeftStage")
-    def unseated(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Space.SpeakerRevoked, Space.SpeakerLeftStage)
+    def unseated(self, event: Any, position: int, cursor: Cursor) -> None:
         cursor.execute(
             "DELETE FROM stage WHERE space_id = ? AND user_id = ?",
             (text(event.originator_id), text(event.user_id)),
         )
 
-    @handles("spaces:SpeakerMuted", "spaces:SpeakerUnmuted")
-    def muting(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Space.SpeakerMuted, Space.SpeakerUnmuted)
+    def muting(self, event: Any, position: int, cursor: Cursor) -> None:
         cursor.execute(
             "UPDATE stage SET muted = ? WHERE space_id = ? AND user_id = ?",
-            (int(type(event).TOPIC.endswith("Muted")), text(event.originator_id), text(event.user_id)),
+            (int(isinstance(event, Space.SpeakerMuted)), text(event.originator_id), text(event.user_id)),
         )
 
-    @handles("spaces:UserRemoved", "spaces:UserBlocked")
-    def taken_out(self, event: Any, position: int, cursor: Any) -> None:
+    @handles(Space.UserRemoved, Space.UserBlocked)
+    def taken_out(self, event: Any, position: int, cursor: Cursor) -> None:
         self.unseated(event, position, cursor)
         self._drop_request(cursor, text(event.originator_id), text(event.user_id))
 
     @staticmethod
-    def _set(cursor: Any, event: Any, assignments: str, *values: Any) -> None:
+    def _set(cursor: Cursor, event: Any, assignments: str, *values: Any) -> None:
         cursor.execute(
             f"UPDATE spaces SET {assignments} WHERE id = ?", (*values, text(event.originator_id))
         )
 
     @staticmethod
-    def _seat(cursor: Any, space_id: str | None, user_id: str | None, event: Any) -> None:
+    def _seat(cursor: Cursor, space_id: str | None, user_id: str | None, event: Any) -> None:
         cursor.execute(
             "INSERT INTO stage (space_id, user_id, muted, since) VALUES (?, ?, 1, ?) "
             "ON CONFLICT DO NOTHING",
@@ -119,14 +122,14 @@ class SpacesProjection(Projection):
         )
 
     @staticmethod
-    def _drop_request(cursor: Any, space_id: str | None, user_id: str | None) -> None:
+    def _drop_request(cursor: Cursor, space_id: str | None, user_id: str | None) -> None:
         cursor.execute(
             "DELETE FROM speak_requests WHERE space_id = ? AND user_id = ?", (space_id, user_id)
         )
 
 
 class SpaceQueries:
-    def __init__(self, views: Any):
+    def __init__(self, views: Views):
         self.views = views
 
     def space(self, space_id: str) -> dict[str, Any] | None:

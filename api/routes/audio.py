@@ -4,14 +4,12 @@ Location to DELETE when leaving."""
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
 from api.deps import CurrentUser, OptionalCaller, SystemDep, parse_id
 from api.problems import Problem
-from infrastructure.tokens import AUDITOR, USER
-from media.node import BadOffer, MediaFull
+from application.ports import BadOffer, MediaFull
 from media.recording import joined
 
 router = APIRouter(prefix="/v1/spaces/{space_id}/audio", tags=["audio"])
@@ -42,14 +40,10 @@ async def publish(space_id: str, request: Request, caller: CurrentUser, system: 
     """A speaker on stage in a live Space sends their microphone (muted speakers are not mixed)."""
     offer = await _offer(request, system, str(caller))
     space = system.app.space(parse_id(space_id))
-    if space.state != "live":
-        raise Problem(409, "Audio starts when the Space goes live." if space.state == "created"
-                      else "This Space has ended.")
-    if caller not in space.stage:
-        raise Problem(403, "Only speakers on the stage can publish audio.")
+    space.check_publisher(caller)
     try:
         session_id, answer = await system.media.publish(
-            space_id, str(space.host_id), str(caller), offer, audible=not space.stage[caller],
+            space_id, str(space.host_id), str(caller), offer, audible=caller not in space.muted,
             recording=space.recording, transcripts=space.transcripts)
     except BadOffer as error:
         raise Problem(400, str(error)) from None
@@ -65,13 +59,8 @@ async def listen(space_id: str, request: Request, caller: OptionalCaller, system
     if caller is None and not system.settings.anonymous_listening:
         raise Problem(401, "This server asks listeners to sign in.", {"WWW-Authenticate": "Bearer"})
     space = system.app.space(parse_id(space_id))
-    if space.state == "ended":
-        raise Problem(410, "This Space has ended.")
-    if space.state != "live":
-        raise Problem(409, "Listening opens when the Space goes live.")
-    user = UUID(caller.subject) if caller is not None and caller.role == USER else None
-    if user is not None:
-        space.check_listener(user, system.app.blocks(space.host_id, user))
+    user = caller.account_id if caller else None
+    space.check_can_listen(user, user is not None and system.app.blocks(space.host_id, user))
     offer = await _offer(request, system, str(user) if user else None)
     try:
         session_id, answer = await system.media.listen(
@@ -103,15 +92,12 @@ recording_router = APIRouter(prefix="/v1/spaces/{space_id}", tags=["audio"])
                       responses={200: {"content": {"audio/ogg": {}}}})
 def recording(space_id: str, caller: OptionalCaller, system: SystemDep) -> Response:
     """After the end, the host and auditors download the recording as one Ogg/Opus file."""
-    space = system.app.space(parse_id(space_id))
     if caller is None:
         raise Problem(401, "Send the host's or an auditor's bearer token.",
                       {"WWW-Authenticate": "Bearer"})
-    if caller.role != AUDITOR and caller.subject != str(space.host_id):
-        raise Problem(403, "Only the host and auditors may download the recording.")
-    if space.state != "ended":
-        raise Problem(409, "The recording can be downloaded once the Space has ended.")
-    data = joined(system.settings.data_dir / "recordings" / space_id)
+    space = system.app.space(parse_id(space_id))
+    space.check_recording_reader(caller.account_id, auditor=caller.is_auditor)
+    data = joined(system.settings.recordings / space_id)
     if not data:
         raise Problem(404, "This Space was not recorded.")
     return Response(data, media_type="audio/ogg", headers={

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from api.deps import OptionalCaller, SystemDep
 from api.problems import Problem
 from infrastructure.tokens import INTERNAL
-from media.node import BadOffer, MediaFull
+from application.ports import BadOffer, MediaFull
 
 
 async def internal_caller(caller: OptionalCaller) -> None:

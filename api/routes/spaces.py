@@ -80,10 +80,7 @@ def react(space_id: str, body: Reaction, caller: CurrentUser, system: SystemDep)
         raise Problem(429, "Too many reactions; slow down.", {"Retry-After": str(wait)})
     system.app.require_caller(caller)
     space = system.app.space(parse_id(space_id))
-    space.check_listener(caller, system.app.blocks(space.host_id, caller))
-    if space.state != "live":
-        raise Problem(409, "This Space has ended." if space.state == "ended"
-                      else "Reactions open when the Space goes live.")
+    space.check_can_react(caller, system.app.blocks(space.host_id, caller))
     # Past the Space's own rate, a reaction still counts on the stream (reactions show there
     # as counts per second) but is not sent on one by one (to Kafka).
     one_by_one = not system.space_reactions.take(str(space.id))

@@ -44,7 +44,7 @@ def test_the_cli_and_the_api_tell_the_same_history_and_auditor_reads_are_logged(
     exported = [json.loads(line) for line in spaces("audit", "export", "--space", space,
                                                     data_dir=server.data_dir).splitlines()
                 if line.startswith("{")]
-    assert [e["action"] for e in exported] == ["granted the stage", "removed"]
+    assert [e["action"] for e in exported] == ["speaker_granted", "user_removed"]
 
     reads = http.get("/v1/audit/reads", headers=auditor).json()["items"]
     whats = [(r["auditor"], r["what"]) for r in reads]

@@ -16,7 +16,8 @@ from application.audit import moderation_history, timeline
 from domain.space import Space
 from infrastructure.settings import Settings
 from infrastructure import transcripts
-from media.retention import apply_retention
+from application.retention import apply_retention
+from infrastructure.transcripts import TranscriptLines
 
 
 @pytest.fixture
@@ -44,13 +45,13 @@ def test_replay_matches_what_happened_at_the_end_and_at_each_moment(sqlite_syste
 
     entries, end = timeline(app, space)
     assert [(e.version, e.action, e.actor, e.target, e.reason) for e in entries[2:9]] == [
-        (3, "granted the stage", str(host), str(a), None),
-        (4, "unmuted", str(a), str(a), None),
-        (5, "muted", str(host), str(a), None),
-        (6, "reported", str(b), str(a), "shouting"),
-        (7, "removed", str(host), str(b), "spam"),
-        (8, "blocked", str(host), str(c), "abuse"),
-        (9, "revoked from the stage", str(host), str(a), None),
+        (3, "speaker_granted", str(host), str(a), None),
+        (4, "speaker_unmuted", str(a), str(a), None),
+        (5, "speaker_muted", str(host), str(a), None),
+        (6, "user_reported", str(b), str(a), "shouting"),
+        (7, "user_removed", str(host), str(b), "spam"),
+        (8, "user_blocked", str(host), str(c), "abuse"),
+        (9, "speaker_revoked", str(host), str(a), None),
     ]
     assert (end.state, end.on_stage, end.removed, end.blocked) == (
         "ended", {str(host): True}, [str(b)], [str(c)])
@@ -186,7 +187,7 @@ def test_retention_deletes_only_old_recordings_and_transcripts_of_ended_spaces(s
         spaces[name] = space
     later = datetime.now(timezone.utc) + timedelta(days=31)
     # "recent" ended just now too: pretend it ended later by keeping 31 days for it
-    deleted = apply_retention(app, recordings, keep_days=30, now=later, views=views)
+    deleted = apply_retention(app, recordings, keep_days=30, now=later, transcripts=TranscriptLines(views))
     assert set(deleted) == {str(spaces[n]) for n in ("old", "recent", "old_unrecorded")}
     assert not (recordings / str(spaces["old"])).exists()
     assert (recordings / str(spaces["live"])).exists()
@@ -197,5 +198,5 @@ def test_retention_deletes_only_old_recordings_and_transcripts_of_ended_spaces(s
     assert "SpaceEnded" in history  # nothing else touched: events are never deleted
     unrecorded = [type(e).__name__ for e in app.space_history(spaces["old_unrecorded"])]
     assert unrecorded[-1] == "TranscriptDeleted" and "RecordingDeleted" not in unrecorded
-    assert apply_retention(app, recordings, keep_days=30, now=later, views=views) == []
-    assert apply_retention(app, recordings, keep_days=0, views=views) == []  # live Spaces keep theirs
+    assert apply_retention(app, recordings, keep_days=30, now=later, transcripts=TranscriptLines(views)) == []
+    assert apply_retention(app, recordings, keep_days=0, transcripts=TranscriptLines(views)) == []  # live Spaces keep theirs

@@ -10,7 +10,7 @@ from api.bootstrap import build
 from application.spaces import SpacesApplication
 from infrastructure.pg_views import PostgresViewDatabase
 from projections.faults import stopped_projections
-from projections.kafka_worker import ProjectionWorker
+from infrastructure.kafka_projection_worker import ProjectionWorker
 from tests.extreme_events import check_every_projection_takes_every_event, scenarios
 from tests.integration.faults import eventually
 from tests.projection_faults import (UNSTORABLE, check_a_stopped_projection_is_local_loud_and_recoverable,

@@ -24,7 +24,7 @@ def test_commands_get_copies_so_a_failed_command_leaves_the_cache_as_it_was():
     cache, space = AggregateCache(), launched_space()
     cache.keep([space])
     mine, behind = cache.get(space.id)
-    mine.stage[uuid4()] = False
+    mine.stage.append(uuid4())
     assert not behind and cache.get(space.id)[0].stage == space.stage
 
 

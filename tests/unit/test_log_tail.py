@@ -7,7 +7,7 @@ from uuid import uuid4
 
 from eventsourcing.persistence import Notification
 
-from infrastructure.log_tail import LogTail
+from application.log_tail import LogTail
 
 
 def notes(*ids: int) -> list[Notification]:

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from api.audit_log import create_table, record_read
 from api.bootstrap import System, build
-from api.progress import ProgressBar
+from cli.progress import ProgressBar
 from application.audit import moderation_history, timeline
 from infrastructure import transcripts
 
@@ -125,12 +125,12 @@ def verify(args: argparse.Namespace, settings) -> int:
 
 
 def retention(args: argparse.Namespace, settings) -> int:
-    from media.retention import apply_retention
+    from application.retention import apply_retention
+    from infrastructure.transcripts import TranscriptLines
 
     with _system(settings) as system:
-        transcripts.create_table(system.views)
-        deleted = apply_retention(system.app, settings.data_dir / "recordings",
-                                  settings.retention_days, views=system.views)
+        deleted = apply_retention(system.app, settings.recordings, settings.retention_days,
+                                  transcripts=TranscriptLines(system.views))
         print(f"Deleted the recordings or transcripts of {len(deleted)} Spaces.", file=sys.stderr)
         for space in deleted:
             print(space)

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from media.node import BadOffer, MediaFull
+from application.ports import BadOffer, MediaFull
 
 
 class RemoteMedia:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import logging
-import os
 import sys
 from pathlib import Path
+from typing import Any
+
+import uvicorn
+from pydantic import ValidationError
 
 from infrastructure.settings import Settings
 
@@ -15,7 +18,11 @@ from infrastructure.settings import Settings
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {k: v for k, v in vars(args).items()
                  if k in ("host", "port", "data_dir", "run_workers", "processes") and v is not None}
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SystemExit("; ".join(e["msg"].removeprefix("Value error, ")
+                                   for e in error.errors())) from None
 
 
 def _run_until_signalled(workers: list) -> int:
@@ -70,8 +77,6 @@ SERVER_OPTIONS = {"log_level": "warning", "access_log": False, "proxy_headers": 
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from api.app import create_app
 
     settings = _settings(args)
@@ -84,24 +89,32 @@ def serve(args: argparse.Namespace) -> int:
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                     **SERVER_OPTIONS)
         return 0
-    if not settings.database_url:
-        raise SystemExit("Several server processes need SPACES_DATABASE_URL: the embedded "
-                         "default keeps its views in this process.")
+    from uvicorn.supervisors import Multiprocess
+
     from api.bootstrap import build
 
     build(settings, workers=False).close()  # create the schema once, before the processes start
-    for name, value in settings.model_dump(mode="json", exclude_none=True).items():
-        # each process reads its settings anew; lists as JSON, as pydantic-settings reads them
-        os.environ[f"SPACES_{name.upper()}"] = (json.dumps(value) if isinstance(value, list)
-                                                else str(value))
-    uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=settings.processes, **SERVER_OPTIONS)
+    config = ConfigWithSettings(settings, host=settings.host, port=settings.port,
+                                workers=settings.processes, **SERVER_OPTIONS)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
     return 0
 
 
-def media(args: argparse.Namespace) -> int:
-    import uvicorn
+class ConfigWithSettings(uvicorn.Config):
+    """uvicorn's configuration, carrying our settings to each server process it starts
+    (the configuration is pickled into every one), which builds its app from them."""
 
+    def __init__(self, settings: Settings, **options: Any):
+        self.settings = settings
+        super().__init__("api.app:create_app", factory=True, **options)
+
+    def load_app(self) -> Any:
+        from api.app import create_app
+
+        return functools.partial(create_app, self.settings)
+
+
+def media(args: argparse.Namespace) -> int:
     from api.app import create_app
 
     settings = _settings(args)
@@ -123,7 +136,7 @@ def auditor_token(args: argparse.Namespace) -> int:
 
 def rebuild(args: argparse.Namespace) -> int:
     from api.bootstrap import build
-    from api.progress import ProgressBar
+    from cli.progress import ProgressBar
 
     system = build(_settings(args), workers=False)
     try:
@@ -216,7 +229,7 @@ def parser() -> argparse.ArgumentParser:
         parsed.set_defaults(run=lambda args: run(args, _settings(args)))
         return parsed
 
-    from api.cli_audit import add_commands
+    from cli.audit import add_commands
 
     add_commands(commands, audit_command)
     command("project", project, "Feed the read models: from Kafka (a consumer-group member), "

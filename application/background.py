@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Any
 
-from infrastructure.log_tail import LogTail
+from application.log_tail import LogTail
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
 
-from infrastructure.background import BackgroundThread
+from application.background import BackgroundThread
 from infrastructure.kafka_messages import notification_of
 from infrastructure.kafka_relay import ensure_topic
 from projections.base import Projection

@@ -12,20 +12,21 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from infrastructure import transcripts
-from infrastructure.background import BackgroundThread
+from application.background import BackgroundThread
+from application.ports import Transcripts
+from domain.space import Space
 
 log = logging.getLogger(__name__)
 
 
 def apply_retention(app: Any, recordings: Path, keep_days: float,
-                    now: datetime | None = None, views: Any = None) -> list[str]:
+                    now: datetime | None = None,
+                    transcripts: Transcripts | None = None) -> list[str]:
     """Deletes what is due; returns the Spaces whose recording or transcript it deleted."""
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=keep_days)
     reason = f"kept {keep_days:g} days after the Space ended"
     folders = {d.name for d in recordings.iterdir()} if recordings.exists() else set()
-    with_transcripts = {r["space_id"] for r in views.rows(
-        "SELECT DISTINCT space_id FROM transcript_lines")} if views is not None else set()
+    with_transcripts = transcripts.spaces() if transcripts is not None else set()
     deleted = []
     for space_id in sorted(folders | with_transcripts):
         try:
@@ -41,31 +42,32 @@ def apply_retention(app: Any, recordings: Path, keep_days: float,
         if space_id in with_transcripts:
             if not app.space(space.id).transcript_deleted:
                 app.delete_transcript(space.id, reason)
-            transcripts.delete(views, space_id)
+            assert transcripts is not None
+            transcripts.delete(space_id)
         deleted.append(space_id)
     return deleted
 
 
 def _ended_at(app: Any, space_id: UUID) -> datetime:
-    ended = [e for e in app.space_history(space_id) if type(e).__name__ == "SpaceEnded"]
+    ended = [e for e in app.space_history(space_id) if isinstance(e, Space.SpaceEnded)]
     return ended[-1].timestamp
 
 
 class RetentionJob(BackgroundThread):
     """Runs the retention hourly in the background of `spaces serve`."""
 
-    def __init__(self, app: Any, recordings: Path, keep_days: float, views: Any = None,
-                 every: float = 3600.0):
+    def __init__(self, app: Any, recordings: Path, keep_days: float,
+                 transcripts: Transcripts | None = None, every: float = 3600.0):
         super().__init__("retention")
         self.app, self.recordings, self.keep_days, self.every = app, recordings, keep_days, every
-        self.views = views
+        self.transcripts = transcripts
         self.ready = True
 
     def run(self) -> None:
         while not self._stopped.wait(self.every):
             try:
                 for space in apply_retention(self.app, self.recordings, self.keep_days,
-                                             views=self.views):
+                                             transcripts=self.transcripts):
                     log.info("deleted the recording or transcript of Space %s (retention)", space)
             except Exception:
                 log.exception("retention failed; trying again in an hour")

@@ -1,0 +1,97 @@
+"""The seams between the layers: what the application, the projections and the API need of
+the read-model database, of the views' progress and of the media layer. The adapters in
+`infrastructure/` and `media/` provide them; nothing here names a framework."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+
+class Cursor(Protocol):
+    """A cursor inside one views transaction; SQL uses `?` placeholders."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchone(self) -> Any: ...
+
+
+class Views(Protocol):
+    """The read-model database: SQLite in the embedded default, PostgreSQL otherwise."""
+
+    def transaction(self) -> AbstractContextManager[Any]: ...
+
+    def savepoint(self, cursor: Any) -> AbstractContextManager[None]: ...
+
+    def serialize(self, cursor: Any, name: str) -> None: ...
+
+    def exclusive(self) -> AbstractContextManager[None]: ...
+
+    def rows(self, sql: str, params: Sequence[Any] = ...) -> list[dict[str, Any]]: ...
+
+    def row(self, sql: str, params: Sequence[Any] = ...) -> dict[str, Any] | None: ...
+
+    def close(self) -> None: ...
+
+
+class ViewsProgress(Protocol):
+    """How far the views have got in the event store's notification log."""
+
+    def position(self) -> int: ...
+
+    def wait_for(self, position: int, timeout: float) -> bool: ...
+
+
+class BadOffer(ValueError):
+    """The SDP offer cannot be used (not SDP, or no audio)."""
+
+
+class MediaFull(RuntimeError):
+    """The media node carries as many rooms or sessions as it may."""
+
+
+class MediaGateway(Protocol):
+    """The media layer as the API sees it: a node in this process or a `spaces media` one.
+    `publish` and `listen` answer (session id, SDP answer) or raise BadOffer or MediaFull."""
+
+    async def publish(self, space_id: str, host_id: str, user_id: str, offer: str,
+                      audible: bool, recording: bool = False,
+                      transcripts: bool = False) -> tuple[str, str]: ...
+
+    async def listen(self, space_id: str, host_id: str, user_id: str | None, offer: str,
+                     recording: bool = False, transcripts: bool = False) -> tuple[str, str]: ...
+
+    async def end_session(self, space_id: str, session_id: str, user_id: str | None) -> str: ...
+
+    async def close(self) -> None: ...
+
+
+class EventSource(Protocol):
+    """Hands each batch of stored events (notifications), in order, to its subscribers."""
+
+    def subscribe(self, on_batch: Callable[[list[Any]], None]) -> None: ...
+
+    def unsubscribe(self, on_batch: Callable[[list[Any]], None]) -> None: ...
+
+
+class Transcripts(Protocol):
+    """The stored transcripts, as retention needs them."""
+
+    def spaces(self) -> set[str]: ...
+
+    def delete(self, space_id: str) -> None: ...
+
+
+class Background(Protocol):
+    """A worker of a process: started once, stopped once; `ready` once it has caught up."""
+
+    ready: bool
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
