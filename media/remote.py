@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 
-from media.node import BadOffer, MediaFull
+from media.node import MediaFull
+from media.sdp import BadOffer
 
 
 class RemoteMedia:
