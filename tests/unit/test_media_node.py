@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from media.node import BadOffer, MediaFull, MediaNode, offered_directions
+from media.node import MediaFull, MediaNode
+from media.sdp import BadOffer, offered_directions
 from tests.peers import ToneTrack
 
 

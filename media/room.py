@@ -1,0 +1,175 @@
+"""One Space's audio on this node: its sessions, its mix, the receive slots through which
+speakers hear each other, and the recording and transcription switches.
+
+A room reports what changes in it (listeners joining and leaving, who is talking, caption
+lines) through the node's callbacks, each called with the Space's id first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from media.mix import SpaceMix, SpeakerInput
+from media.recording import Recorder
+from media.session import Session
+from media.speech import SpeechEngine
+from media.transcriber import SpeakerTranscriber
+
+Presence = Callable[[str, int, str, str | None], None]  # (space_id, listeners, "joined"/"left", user)
+Talking = Callable[[str, list[str]], None]  # (space_id, speakers heard now)
+Caption = Callable[[str, dict[str, Any]], None]  # (space_id, caption line), on the event loop
+
+
+@dataclass(frozen=True)
+class Captioning:
+    """What the captions of every room on a node share."""
+    speech: Callable[[], SpeechEngine]
+    slots: threading.Semaphore  # utterances transcribed at once, node-wide
+    on_caption: Caption | None
+    on_frame: Callable[[], None]  # a frame was handed to a speech engine
+
+
+class Room:
+    def __init__(self, space_id: str, host_id: str, *, recordings: Path, segment_seconds: float,
+                 captioning: Captioning, on_presence: Presence | None = None,
+                 on_talking: Talking | None = None) -> None:
+        self.space_id = space_id
+        self.host_id = host_id
+        self.mix = SpaceMix()
+        self.sessions: dict[str, Session] = {}
+        self.transcribers: dict[str, SpeakerTranscriber] = {}
+        self.origin = time.monotonic()  # captions are timed from it
+        self.joining = 0  # offers being answered: the room stays open for them
+        self.recordings = recordings  # this Space's directory
+        self.segment_seconds = segment_seconds
+        self.captioning = captioning
+        self.on_presence = on_presence
+        if on_talking:
+            self.mix.on_talking = lambda talking: on_talking(space_id, talking)
+
+    def open(self, recording: bool, transcripts: bool) -> None:
+        """Starts the mix (on the running event loop) and the switches as the Space says."""
+        self.mix.start()
+        self.record(recording)
+        self.transcribe(transcripts)
+
+    def close(self) -> None:
+        """Stops the mix (and with it the recording and the listeners' tracks) and the captions."""
+        self.mix.stop()
+        self.transcribe(False)
+
+    # -- who is in it ------------------------------------------------------------------------
+
+    def empty(self) -> bool:
+        return not self.sessions and not self.joining
+
+    def listeners(self) -> int:
+        return sum(1 for s in self.sessions.values() if s.role == "listener")
+
+    @contextmanager
+    def held_open(self) -> Iterator[None]:
+        """Meanwhile the room is not empty, though it may have no session yet."""
+        self.joining += 1
+        try:
+            yield
+        finally:
+            self.joining -= 1
+
+    def input_for(self, speaker: str) -> SpeakerInput:
+        """Where this speaker's incoming packets go: to the mix and to the others' slots."""
+        return self.mix.input_for(speaker)
+
+    def add_speaker(self, session: Session, audible: bool) -> None:
+        if audible:
+            self.mix.audible.add(session.user_id)
+        self.sessions[session.id] = session
+        self._assign_slots()
+
+    def add_listener(self, session: Session) -> None:
+        self.mix.listeners.add(session.track)
+        self.sessions[session.id] = session
+        self._presence("joined", session.user_id)
+
+    def remove(self, session: Session) -> None:
+        """A listener stops hearing the mix; a speaker's last session takes their voice out
+        of it. The others' slots are assigned again."""
+        self.sessions.pop(session.id, None)
+        if session.track is not None:
+            self.mix.listeners.discard(session.track)
+            session.track.end()
+            self._presence("left", session.user_id)
+        elif session.user_id and not any(
+                s.user_id == session.user_id and s.role == "speaker" for s in self.sessions.values()):
+            self.mix.speakers.pop(session.user_id, None)
+            self.mix.audible.discard(session.user_id)
+        for slot in session.slots:
+            slot.end()
+        self._assign_slots()
+
+    def set_audible(self, speakers: set[str]) -> None:
+        """Only these speakers are mixed and forwarded to the others."""
+        self.mix.audible = speakers
+
+    # -- switches ----------------------------------------------------------------------------
+
+    def record(self, on: bool) -> None:
+        if on and self.mix.recorder is None:
+            self.mix.record(Recorder(self.recordings, self.segment_seconds))
+        elif not on:
+            self.mix.record(None)
+
+    def transcribe(self, on: bool) -> None:
+        """While transcripts are off, no audio of the Space reaches a speech engine."""
+        if on and self.mix.on_speech is None:
+            self.mix.on_speech = self._to_captions
+        elif not on:
+            self.mix.on_speech = None
+            for transcriber in self.transcribers.values():
+                transcriber.close()
+            self.transcribers.clear()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _assign_slots(self) -> None:
+        """Every speaker's free slots carry the speakers it does not hear yet."""
+        speakers = [s for s in self.sessions.values() if s.role == "speaker"]
+        present = {s.user_id for s in speakers}
+        for session in speakers:
+            for slot, source in list(session.carrying.items()):
+                if source not in present:
+                    del session.carrying[slot]
+            missing = [u for u in present - {session.user_id} if u not in session.carrying.values()]
+            free = [slot for slot in session.slots if slot not in session.carrying]
+            for slot, source in zip(free, sorted(missing)):
+                session.carrying[slot] = source
+        for user, source_input in self.mix.speakers.items():
+            source_input.forward_to = {slot for s in speakers
+                                       for slot, source in s.carrying.items() if source == user}
+
+    def _to_captions(self, speaker: str, samples: np.ndarray) -> None:
+        transcriber = self.transcribers.get(speaker)
+        if transcriber is None:
+            loop = asyncio.get_running_loop()
+            on_caption = self.captioning.on_caption
+
+            def deliver(line: dict[str, Any]) -> None:  # from the transcriber's thread
+                if on_caption:
+                    loop.call_soon_threadsafe(on_caption, self.space_id, line)
+
+            transcriber = self.transcribers[speaker] = SpeakerTranscriber(
+                speaker, self.captioning.speech, deliver, self.captioning.slots, self.origin)
+        self.captioning.on_frame()
+        transcriber.feed(samples)
+
+    def _presence(self, change: str, user_id: str | None) -> None:
+        if self.on_presence:
+            self.on_presence(self.space_id, self.listeners(), change, user_id)
