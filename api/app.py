@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from anyio import to_thread
 from fastapi import FastAPI
@@ -14,12 +14,22 @@ from fastapi.staticfiles import StaticFiles
 
 from api import idempotency, metrics, problems
 from api.body_limit import BodyLimit
+from api.bootstrap import System, build
 from api.ids import CanonicalIds
 from api.openapi import document_problems
 from api.read_your_writes import ViewsWaiter
-from api.bootstrap import System, build
-from api.routes import (accounts, audio, audit, media_internal, moderation, pages, spaces, stage,
-                        stream, transcript)
+from api.routes import (
+    accounts,
+    audio,
+    audit,
+    media_internal,
+    moderation,
+    pages,
+    spaces,
+    stage,
+    stream,
+    transcript,
+)
 from api.stream import StreamHub
 from infrastructure.settings import Settings
 
@@ -37,7 +47,6 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     settings = settings or (system.settings if system else Settings())
     if role == "media":
         settings = settings.model_copy(update={"media_url": None})  # it is the media node
-    carries_audio = not settings.media_url
     system = system or build(settings, workers=False if role == "media" else None, media=True)
 
     @asynccontextmanager
@@ -48,7 +57,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         _calm_garbage_collection()
         system.start()
         system.views_waiter.start_on(asyncio.get_running_loop())
-        if carries_audio:
+        if system.node is not None:
             system.start_media(asyncio.get_running_loop())
         if role == "api":
             system.stream = StreamHub(system.app, system.live, system.store_feed)
@@ -82,7 +91,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         routers = [media_internal.router]
     for router in routers + [pages.router, metrics.router]:
         app.include_router(router)
-    if role == "api":
+    if role == "api" and WEB.is_dir():  # the web client ships with a checkout, not a wheel
         app.mount("/web", StaticFiles(directory=WEB), name="web")
     return app
 

@@ -9,10 +9,11 @@ never build it.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from api import audit_log, idempotency
 from application.background import BackgroundThread
@@ -33,6 +34,9 @@ from infrastructure.transcripts import TranscriptLines
 from infrastructure.views import ViewDatabase
 from projections.presence import PresenceWriter
 from projections.runner import PolledProgress, ProjectionRunner
+
+if TYPE_CHECKING:
+    from media.node import MediaNode
 
 SCHEMA_LOCK = 0x5343_484D  # "SCHM": one process at a time creates tables
 
@@ -55,8 +59,16 @@ class System:
     notifications: StoreNotifications | None = None  # PostgreSQL: wakes followers on NOTIFY
     stream: Any = None  # the live stream hub of this API process (api/stream.py)
     views_waiter: Any = None  # ?after= reads wait on it (api/read_your_writes.py)
-    media: MediaGateway | None = None  # a MediaNode here, or a RemoteMedia for `spaces media`
+    media: MediaGateway | None = None  # the node below, or a RemoteMedia for `spaces media`
+    node: MediaNode | None = None  # the media node of this process, if it carries audio
     background: list[Background] = field(default_factory=list)
+
+    @property
+    def audio(self) -> MediaGateway:
+        """The media layer this process answers audio requests with (serve and media only)."""
+        if self.media is None:
+            raise RuntimeError("this process was built without media (build(..., media=True))")
+        return self.media
 
     @property
     def ready(self) -> bool:
@@ -77,7 +89,8 @@ class System:
             source = KafkaEventsTail(s.kafka_bootstrap, s.kafka_topic)
             self.background.append(source)
             source.start()
-        feed = DomainFeed(self.app, self.media, loop, source)
+        assert self.node is not None, "only a process with a media node starts it"
+        feed = DomainFeed(self.app, self.node, loop, source)
         feed.start()
         self.background.append(feed)
 
@@ -119,7 +132,7 @@ def build(settings: Settings, *, workers: bool | None = None, media: bool = Fals
         system.notifications = StoreNotifications(app, settings.database_url)
         system.background.append(system.notifications)
     if media:
-        system.media = _media(system)
+        system.media, system.node = _media(system)
     feeds_views = settings.feeds_views if workers is None else workers
     if settings.topology is Topology.KAFKA:
         _through_kafka(system, feeds_views)
@@ -188,14 +201,14 @@ def _through_kafka(system: System, feeds_views: bool) -> None:
     system.background.append(live_to_kafka)
 
 
-def _media(system: System) -> MediaGateway:
+def _media(system: System) -> tuple[MediaGateway, MediaNode | None]:
     """A `spaces media` process to ask, or the media node of this process, reporting who
     listens, captions and who is talking to the views and the live events."""
     s = system.settings
     if s.media_url:
         from infrastructure.remote_media import RemoteMedia
 
-        return RemoteMedia(s.media_url, system.tokens.issue("api", INTERNAL))
+        return RemoteMedia(s.media_url, system.tokens.issue("api", INTERNAL)), None
     from media import ice
     from media.node import MediaNode
     from media.speech import engine_factory
@@ -213,13 +226,14 @@ def _media(system: System) -> MediaGateway:
         live.publish(space_id, "caption", line)
 
     ice.use_host_addresses(s.media_host_addresses)
-    return MediaNode(s.media_ice_servers, on_presence=on_presence, recordings=s.recordings,
+    node = MediaNode(s.media_ice_servers, on_presence=on_presence, recordings=s.recordings,
                      segment_seconds=s.recording_segment_seconds,
                      speech=engine_factory(s.stt_engine, s.stt_model),
                      transcription_slots=s.transcription_slots, on_caption=on_caption,
                      max_rooms=s.media_max_rooms, max_sessions=s.media_max_sessions,
                      on_talking=lambda space_id, talking: live.publish(
                          space_id, "talking", {"speakers": talking}))
+    return node, node
 
 
 def _create_tables(settings: Settings, views: Views) -> None:

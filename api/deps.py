@@ -98,7 +98,8 @@ Auditor = Annotated[Caller, Depends(auditor)]
 
 async def caught_up(
     request: Request, system: SystemDep,
-    after: Annotated[int | None, Query(ge=0, le=BIGINT, description="wait until the views include this event store position")] = None,
+    after: Annotated[int | None, Query(
+        ge=0, le=BIGINT, description="wait until the views include this event store position")] = None,
 ) -> None:
     if after is None:
         return

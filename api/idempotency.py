@@ -15,12 +15,15 @@ import asyncio
 import hashlib
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.body_limit import replaying
 from infrastructure.tokens import BadToken
+
+if TYPE_CHECKING:
+    from application.ports import Views
 
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 SCHEMA = (
@@ -96,7 +99,7 @@ def _principal(tokens: Any, authorization: bytes | None) -> str | None:
     return f"{caller.role}:{caller.subject}"
 
 
-def _claim(views: Any, key: str, fingerprint: str) -> bool:
+def _claim(views: Views, key: str, fingerprint: str) -> bool:
     """True if this request is the first with the key (and now holds it)."""
     with views.transaction() as cursor:
         cursor.execute(
@@ -106,7 +109,7 @@ def _claim(views: Any, key: str, fingerprint: str) -> bool:
         return cursor.fetchone() is not None
 
 
-async def _first_response(views: Any, key: str) -> dict[str, Any] | None:
+async def _first_response(views: Views, key: str) -> dict[str, Any] | None:
     """The first request's stored response, once it has one; None if it still runs (or
     failed and let the key go)."""
     deadline = time.monotonic() + WAIT_FOR_FIRST
@@ -129,7 +132,7 @@ def _without_secrets(body: bytes) -> str:
     return body.decode()
 
 
-def create_table(views: Any) -> None:
+def create_table(views: Views) -> None:
     with views.transaction() as cursor:
         cursor.execute(SCHEMA)
 

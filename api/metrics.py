@@ -6,21 +6,32 @@ import hmac
 import ipaddress
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import Problem
 from projections.faults import stopped_projections
 
+if TYPE_CHECKING:
+    from api.bootstrap import System
+    from application.ports import Views
+
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class Metrics:
-    def __init__(self, system: Any):
+    def __init__(self, system: System):
         self.registry = CollectorRegistry()
         self.commands = Counter("spaces_commands", "State-changing requests answered",
                                 ["method", "route", "status"], registry=self.registry)
@@ -38,12 +49,12 @@ class Metrics:
             lambda: system.app.position() - system.progress.position())
         Gauge("spaces_views_seconds_behind", "Age of the oldest event the views have not processed",
               registry=self.registry).set_function(lambda: _seconds_behind(system))
-        if hasattr(system.media, "transcribed_frames"):
+        if (node := system.node) is not None:
             Gauge("spaces_transcribed_frames", "20 ms audio frames handed to speech engines",
-                  registry=self.registry).set_function(lambda: system.media.transcribed_frames)
+                  registry=self.registry).set_function(lambda: node.transcribed_frames)
             Gauge("spaces_transcription_lag_seconds", "The most any speaker's captions lag behind",
                   registry=self.registry).set_function(lambda: max(
-                      (t.lag for room in list(system.media.rooms.values())
+                      (t.lag for room in list(node.rooms.values())
                        for t in list(room.transcribers.values())), default=0.0))
         self.registry.register(StoppedProjections(system.views))
         if system.settings.kafka_bootstrap:
@@ -62,7 +73,7 @@ class Metrics:
 class StoppedProjections:
     """1 for each projection stopped at an event it could not apply, with that position."""
 
-    def __init__(self, views: Any):
+    def __init__(self, views: Views):
         self.views = views
 
     def collect(self):
@@ -77,7 +88,7 @@ class StoppedProjections:
 class KafkaLag:
     """Relay lag, and per partition the lag of the projection worker that owns it."""
 
-    def __init__(self, system: Any):
+    def __init__(self, system: System):
         self.system = system
 
     def collect(self):
@@ -104,12 +115,12 @@ class KafkaLag:
         yield from (offsets, positions, seconds)
 
 
-def _seconds_behind(system: Any) -> float:
+def _seconds_behind(system: System) -> float:
     pending = system.app.recorder.select_notifications(
         start=system.progress.position(), limit=1, inclusive_of_start=False)
     if not pending:
         return 0.0
-    stored_at = system.app.mapper.to_domain_event(pending[0]).timestamp
+    stored_at = system.app.event_of(pending[0]).timestamp
     return max(0.0, (datetime.now(timezone.utc) - stored_at).total_seconds())
 
 

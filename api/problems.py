@@ -5,20 +5,27 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.routing import APIRoute
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from domain.errors import (DomainError, InvalidInput, NotAllowed, NotFound, RuleBroken,
-                           SpaceHasEnded, UnknownCaller)
+from domain.errors import (
+    DomainError,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    RuleBroken,
+    SpaceHasEnded,
+    UnknownCaller,
+)
 
 log = logging.getLogger(__name__)
 
-STATUS_OF = {UnknownCaller: 401, NotAllowed: 403, NotFound: 404, RuleBroken: 409,
+STATUS_OF: dict[type, int] = {UnknownCaller: 401, NotAllowed: 403, NotFound: 404, RuleBroken: 409,
              InvalidInput: 422}
 # Reads answer differently: an ended Space is gone from public reads, a conflict for commands.
-READ_STATUS_OF = {SpaceHasEnded: 410}
+READ_STATUS_OF: dict[type, int] = {SpaceHasEnded: 410}
 READS = ("GET", "HEAD")
 TITLES = {
     400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Not found",

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING
 
 from anyio import to_thread
+
+from projections.runner import ProjectionRunner
+
+if TYPE_CHECKING:
+    from application.ports import ViewsProgress
 
 POLL_EVERY = 0.01  # seconds between reads of the views' position, while someone waits
 
@@ -20,7 +25,7 @@ class TooManyWaiting(Exception):
 
 
 class ViewsWaiter:
-    def __init__(self, progress: Any, per_caller: int):
+    def __init__(self, progress: ViewsProgress, per_caller: int):
         self.progress = progress
         self.per_caller = per_caller
         self.position = 0
@@ -28,15 +33,15 @@ class ViewsWaiter:
         self._waiting: Counter[str] = Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: asyncio.Task | None = None
-        self._fed = False
 
     def start_on(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._changed = asyncio.Condition()
-        listeners = getattr(self.progress, "progress_listeners", None)
-        if listeners is not None:  # the runner feeds the views in this process: it says so
-            self._fed = True
-            listeners.append(lambda position: loop.call_soon_threadsafe(self._advance, position))
+        if isinstance(self.progress, ProjectionRunner):  # it feeds the views here: it says so
+            def advance(position: int) -> None:  # on the runner's thread
+                loop.call_soon_threadsafe(self._advance, position)
+
+            self.progress.progress_listeners.append(advance)
 
     async def wait_for(self, caller: str, position: int, timeout: float) -> bool:
         """True once the views include `position`; False if `timeout` passed first."""
@@ -47,7 +52,7 @@ class ViewsWaiter:
         assert self._changed is not None, "start_on() first"
         self._waiting[caller] += 1
         try:
-            if self._fed:
+            if isinstance(self.progress, ProjectionRunner):
                 self.progress.wake()
                 self._advance(self.progress.caught_up_to())  # it may have moved meanwhile
             elif self._poller is None or self._poller.done():
@@ -56,7 +61,7 @@ class ViewsWaiter:
                 try:
                     await asyncio.wait_for(
                         self._changed.wait_for(lambda: self.position >= position), timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     return False
             return True
         finally:

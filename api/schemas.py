@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 import re
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 SpeakerPolicy = Literal["everyone", "following", "invited"]
 
@@ -52,7 +53,7 @@ class AccountView(BaseModel):
 
 
 # Documented for clients (and schemathesis); the domain refuses the same characters.
-VISIBLE = {"pattern": "^(?=.*\\S)[^\\ud800-\\udfff\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2060\\u2066-\\u2069\\ufeff\\u061c]*$"}
+VISIBLE: JsonDict = {"pattern": "^(?=.*\\S)[^\\ud800-\\udfff\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2060\\u2066-\\u2069\\ufeff\\u061c]*$"}  # noqa: E501
 
 
 class NewSpace(Body):

@@ -16,12 +16,15 @@ import asyncio
 import collections
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from domain.people import Block
 from domain.space import Space
 from infrastructure.log_follower import LogFollower
+
+if TYPE_CHECKING:
+    from application.spaces import SpacesApplication
 
 STAGE = (Space.SpeakerGranted, Space.SpeakerRevoked, Space.SpeakerMuted, Space.SpeakerUnmuted,
          Space.SpeakerLeftStage, Space.InvitationAccepted, Space.UserRemoved, Space.UserBlocked)
@@ -56,7 +59,7 @@ class Viewer:
 
 
 class StreamHub:
-    def __init__(self, app: Any, live: Any, store_feed: LogFollower):
+    def __init__(self, app: SpacesApplication, live: Any, store_feed: LogFollower):
         self.app = app
         self.viewers: dict[str, set[Viewer]] = collections.defaultdict(set)
         self.reactions: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
@@ -133,23 +136,25 @@ class StreamHub:
 
     def _on_events(self, notifications: list[Any]) -> None:
         """In the follower's thread: load each watched Space once, deliver on the loop."""
+        assert self._loop is not None
         spaces: dict[str, Any] = {}
         for notification in notifications:
             if notification.topic == Block.Blocked.TOPIC:
-                self._close_blocked(self.app.mapper.to_domain_event(notification), notification.id)
+                self._close_blocked(self.app.event_of(notification), notification.id)
                 continue
             space_id = str(notification.originator_id)
             if space_id not in self.viewers:
                 continue
             if space_id not in spaces:
                 spaces[space_id] = self.app.space(notification.originator_id)
-            event = self.app.mapper.to_domain_event(notification)
+            event = self.app.event_of(notification)
             for message in self._messages(event, spaces[space_id]):
                 message.data["position"] = notification.id  # the page reads views ?after= it
                 self._loop.call_soon_threadsafe(self._deliver, space_id, message)
 
     def _close_blocked(self, event: Any, position: int) -> None:
         """A host blocked someone account-wide: their streams of the host's Spaces close."""
+        assert self._loop is not None
         for space_id, watching in list(self.viewers.items()):
             if not any(v.user_id == str(event.blocked_id) for v in list(watching)):
                 continue

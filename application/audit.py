@@ -7,13 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from domain.acts import ACCOUNT_WIDE, MODERATION, act_of
 from domain.errors import NotFound
 from domain.people import Block
 from domain.space import Space
+
+if TYPE_CHECKING:
+    from application.spaces import SpacesApplication
 
 
 @dataclass
@@ -39,7 +42,7 @@ class StateAt:
     recording: bool
 
 
-def timeline(app: Any, space_id: UUID, *, version: int | None = None,
+def timeline(app: SpacesApplication, space_id: UUID, *, version: int | None = None,
              at: datetime | None = None) -> tuple[list[Entry], StateAt]:
     """Every change up to `version` or the moment `at` (the whole history by default),
     and the Space's state then."""
@@ -52,7 +55,7 @@ def timeline(app: Any, space_id: UUID, *, version: int | None = None,
     host = events[0].host_id
     entries = [_entry(e, host) for e in chosen]
     last = chosen[-1]
-    space = app.repository.get(space_id, version=last.originator_version)
+    space: Space = app.repository.get(space_id, version=last.originator_version)
     return entries, StateAt(
         version=last.originator_version, at=last.timestamp.isoformat(), state=space.state,
         on_stage={str(u): u in space.muted for u in space.stage},
@@ -79,10 +82,10 @@ def _entry(event: Any, host: UUID | None) -> Entry:
     )
 
 
-def _blocked_by(app: Any, host: UUID, until: datetime) -> set[str]:
+def _blocked_by(app: SpacesApplication, host: UUID, until: datetime) -> set[str]:
     blocked: set[str] = set()
     for notification in _notifications(app, ACCOUNT_WIDE):
-        event = app.mapper.to_domain_event(notification)
+        event = app.event_of(notification)
         if event.blocker_id != host or event.timestamp > until:
             continue
         if isinstance(event, Block.Blocked):
@@ -92,7 +95,7 @@ def _blocked_by(app: Any, host: UUID, until: datetime) -> set[str]:
     return blocked
 
 
-def moderation_history(app: Any, *, since: datetime | None = None, space_id: UUID | None = None,
+def moderation_history(app: SpacesApplication, *, since: datetime | None = None, space_id: UUID | None = None,
                        user_id: UUID | None = None, progress=None) -> Iterator[dict[str, Any]]:
     """Every moderation event of every Space (and account-wide blocks), oldest first, as
     plain dicts: read in batches, so memory stays flat however long the history."""
@@ -101,7 +104,7 @@ def moderation_history(app: Any, *, since: datetime | None = None, space_id: UUI
         seen += 1
         if progress and seen % 1000 == 0:
             progress(notification.id)
-        event = app.mapper.to_domain_event(notification)
+        event = app.event_of(notification)
         if since and event.timestamp < since:
             continue
         record = _moderation_record(notification, event)
@@ -121,7 +124,7 @@ def _moderation_record(notification: Any, event: Any) -> dict[str, Any]:
             "reason": entry.reason}
 
 
-def _notifications(app: Any, events: tuple[type, ...]) -> Iterator[Any]:
+def _notifications(app: SpacesApplication, events: tuple[type, ...]) -> Iterator[Any]:
     topics = [event.TOPIC for event in events]  # type: ignore[attr-defined]
     position = 0
     while batch := app.recorder.select_notifications(

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from application.log_tail import LogTail
+
+if TYPE_CHECKING:
+    from application.command_application import CommandApplication
 
 log = logging.getLogger(__name__)
 
 
 class BackgroundThread:
+    ready: bool = True  # whether it has caught up (workers that must catch up say when)
+
     def __init__(self, name: str):
         self.thread_name = name
         self._stopped = threading.Event()
@@ -36,7 +41,7 @@ class BackgroundThread:
 
 
 class WokenLoop(BackgroundThread):
-    def __init__(self, app: Any, name: str, poll_interval: float = 0.5, gather: float = 0.0):
+    def __init__(self, app: CommandApplication, name: str, poll_interval: float = 0.5, gather: float = 0.0):
         super().__init__(name)
         self.app = app
         self.name = name

@@ -16,7 +16,7 @@ import functools
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -59,6 +59,10 @@ class CommandApplication(Application[UUID]):
 
     def position(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+    def event_of(self, notification: Notification) -> Any:
+        """The domain event a notification of the log holds (with its own attributes)."""
+        return self.mapper.to_domain_event(notification)
 
     def submit(self, method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> Future[R]:
         """For callers that must not block (group commit only): a command method and its

@@ -9,17 +9,20 @@ import logging
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from application.background import BackgroundThread
 from application.ports import Transcripts
 from domain.space import Space
 
+if TYPE_CHECKING:
+    from application.spaces import SpacesApplication
+
 log = logging.getLogger(__name__)
 
 
-def apply_retention(app: Any, recordings: Path, keep_days: float,
+def apply_retention(app: SpacesApplication, recordings: Path, keep_days: float,
                     now: datetime | None = None,
                     transcripts: Transcripts | None = None) -> list[str]:
     """Deletes what is due; returns the Spaces whose recording or transcript it deleted."""
@@ -48,7 +51,7 @@ def apply_retention(app: Any, recordings: Path, keep_days: float,
     return deleted
 
 
-def _ended_at(app: Any, space_id: UUID) -> datetime:
+def _ended_at(app: SpacesApplication, space_id: UUID) -> datetime:
     ended = [e for e in app.space_history(space_id) if isinstance(e, Space.SpaceEnded)]
     return ended[-1].timestamp
 
@@ -56,7 +59,7 @@ def _ended_at(app: Any, space_id: UUID) -> datetime:
 class RetentionJob(BackgroundThread):
     """Runs the retention hourly in the background of `spaces serve`."""
 
-    def __init__(self, app: Any, recordings: Path, keep_days: float,
+    def __init__(self, app: SpacesApplication, recordings: Path, keep_days: float,
                  transcripts: Transcripts | None = None, every: float = 3600.0):
         super().__init__("retention")
         self.app, self.recordings, self.keep_days, self.every = app, recordings, keep_days, every

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 
 from application.command_application import CommandApplication
@@ -21,8 +20,7 @@ from application.commands import command
 from application.outcome import Outcome
 from domain.errors import RuleBroken, UnknownCaller
 from domain.operations import EventSkip
-from domain.people import (Account, Block, Follow, HandleClaim, account_id_for, block_id,
-                           follow_id)
+from domain.people import Account, Block, Follow, HandleClaim, account_id_for, block_id, follow_id
 from domain.space import DEFAULT_STAGE_LIMIT, SCHEDULE_HORIZON, Space
 
 __all__ = ["Outcome", "SpacesApplication"]  # Outcome: api/commands.py imports it from here
@@ -288,7 +286,7 @@ class SpacesApplication(CommandApplication):
     def space(self, space_id: UUID) -> Space:
         return self._aggregate(space_id, Space, "No Space has this id.")
 
-    def space_history(self, space_id: UUID) -> Iterator[DomainEventProtocol[UUID]]:
+    def space_history(self, space_id: UUID) -> Iterator[Any]:  # the Space's events, in order
         self.space(space_id)
         return self.repository.event_store.get(space_id)
 

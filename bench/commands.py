@@ -22,7 +22,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-
 from harness import fresh_database, run_wrk, running_server, services_env
 
 from infrastructure.settings import Settings

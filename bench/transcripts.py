@@ -28,6 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import p99  # noqa: E402
+
 from media.speech import PocketSphinx  # noqa: E402
 from media.transcriber import LEAD_FRAMES, SpeakerTranscriber  # noqa: E402
 

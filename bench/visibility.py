@@ -75,7 +75,8 @@ def main() -> None:
     for label, run in (("PostgreSQL → relay → Kafka → views", lambda: through_kafka(env, args.samples)),
                        ("embedded default (SQLite)", lambda: embedded(args.samples))):
         values = sorted(run())
-        print(f"{label:<34}{statistics.median(values):>8.1f}{p99(values):>8.1f}{values[-1]:>8.1f}", flush=True)
+        print(f"{label:<34}{statistics.median(values):>8.1f}{p99(values):>8.1f}"
+              f"{values[-1]:>8.1f}", flush=True)
 
 
 if __name__ == "__main__":

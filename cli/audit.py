@@ -11,14 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from uuid import UUID
 
 from api.audit_log import create_table, record_read
 from api.bootstrap import System, build
-from cli.progress import ProgressBar
 from application.audit import moderation_history, timeline
-from infrastructure import transcripts
+from cli.progress import ProgressBar
 
 
 def add_commands(commands: argparse._SubParsersAction, common) -> None:
@@ -67,7 +66,7 @@ def replay(args: argparse.Namespace, settings) -> int:
 
 
 def _table(system: System, space_id: UUID, entries, state) -> str:
-    @lru_cache(maxsize=None)
+    @cache
     def name(account: str | None) -> str:
         if not account:
             return ""

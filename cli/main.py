@@ -73,7 +73,7 @@ def _run_worker(args: argparse.Namespace, workers, needs_kafka: bool = False) ->
 
 # No access log (Prometheus counts requests); no X-Forwarded-* rewriting: nothing here
 # reads the client's address, and each costs time on every request.
-SERVER_OPTIONS = {"log_level": "warning", "access_log": False, "proxy_headers": False}
+SERVER_OPTIONS: dict[str, Any] = {"log_level": "warning", "access_log": False, "proxy_headers": False}
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ auditors see who decided what, and every later rebuild passes over the same even
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -26,8 +27,10 @@ class EventSkip(Aggregate):
 
     TOPIC = "spaces:EventSkip"
 
-    class Created(Aggregate.Created):  # a TOPIC of its own, as every event class has
+    class Created(Aggregate.Created):  # never stored: see Space.Created
         TOPIC = "spaces:EventSkip.Created"
+
+    EventSkipped: ClassVar[type[Any]]  # defined by the @event below
 
     @staticmethod
     def create_id(projection: str, position: int, operator: str, reason: str) -> UUID:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -55,8 +56,11 @@ def block_id(blocker_id: UUID, blocked_id: UUID) -> UUID:
 class Account(FlatCopy, Aggregate):
     TOPIC = "spaces:Account"
 
-    class Created(Aggregate.Created):
+    class Created(Aggregate.Created):  # never stored: see Space.Created
         TOPIC = "spaces:Account.Created"
+
+    # defined by the @event decorators below, declared for type checkers
+    AccountRegistered: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(handle: str) -> UUID:
@@ -79,8 +83,11 @@ class HandleClaim(Aggregate):
 
     TOPIC = "spaces:HandleClaim"
 
-    class Created(Aggregate.Created):
+    class Created(Aggregate.Created):  # never stored: see Space.Created
         TOPIC = "spaces:HandleClaim.Created"
+
+    # defined by the @event decorators below, declared for type checkers
+    HandleClaimed: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(handle: str, account_id: UUID) -> UUID:
@@ -97,8 +104,13 @@ class Follow(FlatCopy, Aggregate):
 
     TOPIC = "spaces:Follow"
 
-    class Created(Aggregate.Created):
+    class Created(Aggregate.Created):  # never stored: see Space.Created
         TOPIC = "spaces:Follow.Created"
+
+    # defined by the @event decorators below, declared for type checkers
+    FollowEdgeCreated: ClassVar[type[Any]]
+    Followed: ClassVar[type[Any]]
+    Unfollowed: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(follower_id: UUID, followee_id: UUID) -> UUID:
@@ -139,8 +151,13 @@ class Block(FlatCopy, Aggregate):
 
     TOPIC = "spaces:Block"
 
-    class Created(Aggregate.Created):
+    class Created(Aggregate.Created):  # never stored: see Space.Created
         TOPIC = "spaces:Block.Created"
+
+    # defined by the @event decorators below, declared for type checkers
+    BlockEdgeCreated: ClassVar[type[Any]]
+    Blocked: ClassVar[type[Any]]
+    Unblocked: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(blocker_id: UUID, blocked_id: UUID) -> UUID:

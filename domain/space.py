@@ -9,12 +9,13 @@ or follow this user?) are passed in by the application.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.copying import FlatCopy
 from domain import text
+from domain.copying import FlatCopy
 from domain.errors import InvalidInput, NotAllowed, RuleBroken, SpaceHasEnded
 
 SPEAKER_POLICIES = ("everyone", "following", "invited")
@@ -34,6 +35,29 @@ class Space(FlatCopy, Aggregate):
     # this class is stored: the @event on __init__ below names the creation event.
     class Created(Aggregate.Created):
         TOPIC = "spaces:Space.Created"
+
+    # The event classes the @event decorators below define (declared for type checkers).
+    SpaceCreated: ClassVar[type[Any]]
+    SpaceScheduled: ClassVar[type[Any]]
+    SpaceLaunched: ClassVar[type[Any]]
+    SpaceEnded: ClassVar[type[Any]]
+    SpeakerInvited: ClassVar[type[Any]]
+    InvitationAccepted: ClassVar[type[Any]]
+    InvitationDeclined: ClassVar[type[Any]]
+    SpeakRequested: ClassVar[type[Any]]
+    SpeakerGranted: ClassVar[type[Any]]
+    SpeakerRevoked: ClassVar[type[Any]]
+    SpeakerLeftStage: ClassVar[type[Any]]
+    SpeakerMuted: ClassVar[type[Any]]
+    SpeakerUnmuted: ClassVar[type[Any]]
+    UserRemoved: ClassVar[type[Any]]
+    UserReported: ClassVar[type[Any]]
+    UserBlocked: ClassVar[type[Any]]
+    TranscriptsSwitched: ClassVar[type[Any]]
+    RecordingStarted: ClassVar[type[Any]]
+    RecordingStopped: ClassVar[type[Any]]
+    RecordingDeleted: ClassVar[type[Any]]
+    TranscriptDeleted: ClassVar[type[Any]]
 
     @classmethod
     def create(
@@ -302,10 +326,10 @@ class Space(FlatCopy, Aggregate):
         self._require_taking_part(actor, actor_is_blocked)
         if actor == user_id:
             raise InvalidInput("You cannot report yourself.")
-        reason = text.reason(reason)
-        if not reason:
+        why = text.reason(reason)
+        if not why:
             raise InvalidInput("A report needs a reason.")
-        self._user_reported(user_id=user_id, reported_by=actor, reason=reason)
+        self._user_reported(user_id=user_id, reported_by=actor, reason=why)
 
     @event("UserReported", topic="spaces:UserReported")
     def _user_reported(self, user_id: UUID, reported_by: UUID, reason: str) -> None:

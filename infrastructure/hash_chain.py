@@ -21,9 +21,12 @@ import hashlib
 import hmac
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from application.background import WokenLoop
+
+if TYPE_CHECKING:
+    from application.command_application import CommandApplication
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS event_chain (position BIGINT PRIMARY KEY, link TEXT NOT NULL)"
 GENESIS = b"spaces-event-chain"
@@ -44,7 +47,7 @@ class Verdict:
 
 
 class HashChain(WokenLoop):
-    def __init__(self, app: Any, database: Any, secret: str, batch_size: int = 1000):
+    def __init__(self, app: CommandApplication, database: Any, secret: str, batch_size: int = 1000):
         # After a wake-up it gathers for 0.1 s: one pass chains many commands.
         super().__init__(app, "event-chain", poll_interval=0.5, gather=0.1)
         self.db = database

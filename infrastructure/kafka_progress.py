@@ -7,13 +7,16 @@ up to those offsets, the views include P.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projections.runner import poll_until, views_position
 
+if TYPE_CHECKING:
+    from application.ports import Views
+
 
 class KafkaViewsProgress:
-    def __init__(self, views: Any, topic: str):
+    def __init__(self, views: Views, topic: str):
         self.views = views
         self.topic = topic
 

@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
@@ -28,6 +28,10 @@ from infrastructure.kafka_relay import ensure_topic
 from projections.base import Projection
 from projections.faults import FAULTS_SCHEMA, Faults
 from projections.runner import all_projections
+
+if TYPE_CHECKING:
+    from application.ports import Views
+    from application.spaces import SpacesApplication
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +48,14 @@ SCHEMA = (
 )
 
 
-def create_worker_tables(views: Any) -> None:
+def create_worker_tables(views: Views) -> None:
     with views.transaction() as cursor:
         for statement in SCHEMA:
             cursor.execute(statement)
 
 
 class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
-    def __init__(self, app: Any, views: Any, bootstrap: str, topic: str, group: str,
+    def __init__(self, app: SpacesApplication, views: Views, bootstrap: str, topic: str, group: str,
                  projections: list[Projection] | None = None, worker_id: str | None = None,
                  partitions: int = 3):
         BackgroundThread.__init__(self, "projection-worker")
@@ -122,6 +126,7 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
         return since is not None and time.monotonic() - since > STALLED_REBALANCE_SECONDS
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        assert self._consumer is not None, "assigned while consuming"
         for partition in assigned:
             row = self.views.row(
                 "SELECT last_offset FROM kafka_positions WHERE topic = ? AND partition = ?",

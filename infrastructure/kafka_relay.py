@@ -11,15 +11,20 @@ away, commands keep succeeding and the relay retries from its recorded position.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import psycopg
+from eventsourcing.persistence import Notification
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from application.background import BackgroundThread
 from infrastructure.kafka_messages import message_headers, message_key
+
+if TYPE_CHECKING:
+    from application.command_application import CommandApplication
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +54,7 @@ def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
 
 
 class Relay(BackgroundThread):
-    def __init__(self, app: Any, database_url: str, bootstrap: str, topic: str,
+    def __init__(self, app: CommandApplication, database_url: str, bootstrap: str, topic: str,
                  partitions: int = 3, batch_size: int = 500, poll_interval: float = 0.5):
         super().__init__("relay")
         self.app = app
@@ -75,13 +80,13 @@ class Relay(BackgroundThread):
                 backoff = min(backoff * 2, 5.0)
 
     def _lead(self, leadership: psycopg.Connection) -> None:
-        while not leadership.execute(
-                "SELECT pg_try_advisory_lock(%s)", (RELAY_LOCK,)).fetchone()[0]:
+        while not (leadership.execute(
+                "SELECT pg_try_advisory_lock(%s)", (RELAY_LOCK,)).fetchone() or (False,))[0]:
             self.ready = True  # a standby is ready too
             if self._stopped.wait(1.0):
                 return
         log.info("relay is the leader; publishing to %s", self.topic)
-        leadership.execute(f"LISTEN {self.app.recorder.channel_name}")
+        leadership.execute(f"LISTEN {self.app.recorder.channel_name}")  # type: ignore[attr-defined]
         ensure_topic(self.bootstrap, self.topic, self.partitions)
         self.ready = True
         producer = KafkaProducer(
@@ -103,9 +108,9 @@ class Relay(BackgroundThread):
             producer.close(timeout=5)
 
     def _publish(self, producer: KafkaProducer, leadership: psycopg.Connection,
-                 batch: list[Any]) -> int:
+                 batch: Sequence[Notification]) -> int:
         futures = [
-            producer.send(self.topic, key=message_key(self.app.mapper.to_domain_event(n)),
+            producer.send(self.topic, key=message_key(self.app.event_of(n)),
                           value=n.state, headers=message_headers(n))
             for n in batch
         ]

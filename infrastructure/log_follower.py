@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from application.background import WokenLoop
+
+if TYPE_CHECKING:
+    from application.command_application import CommandApplication
 
 log = logging.getLogger(__name__)
 Subscriber = Callable[[list[Any]], None]
@@ -18,7 +21,7 @@ BATCH = 500
 
 
 class LogFollower(WokenLoop):
-    def __init__(self, app: Any, name: str = "store-feed", poll_interval: float = 0.2):
+    def __init__(self, app: CommandApplication, name: str = "store-feed", poll_interval: float = 0.2):
         super().__init__(app, name, poll_interval)
         self.position = app.position()
         self._subscribers: list[Subscriber] = []

@@ -3,7 +3,7 @@ the checks that span several of them."""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Topology(str, Enum):
+class Topology(StrEnum):
     """Where events and views live and how events reach the views."""
 
     EMBEDDED = "embedded"  # SQLite (or memory) events and views, fed inside the one process

@@ -3,19 +3,22 @@ recordings, deleted by retention after the Space has ended)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from application.ports import Views
 
 SCHEMA = ("CREATE TABLE IF NOT EXISTS transcript_lines (space_id TEXT NOT NULL, "
           "line_id TEXT NOT NULL, speaker_id TEXT NOT NULL, start_s REAL NOT NULL, "
           "end_s REAL NOT NULL, text TEXT NOT NULL, PRIMARY KEY (space_id, line_id))")
 
 
-def create_table(views: Any) -> None:
+def create_table(views: Views) -> None:
     with views.transaction() as cursor:
         cursor.execute(SCHEMA)
 
 
-def store_line(views: Any, space_id: str, line: dict[str, Any]) -> None:
+def store_line(views: Views, space_id: str, line: dict[str, Any]) -> None:
     with views.transaction() as cursor:
         cursor.execute(
             "INSERT INTO transcript_lines (space_id, line_id, speaker_id, start_s, end_s, text) "
@@ -24,12 +27,12 @@ def store_line(views: Any, space_id: str, line: dict[str, Any]) -> None:
             (space_id, line["line_id"], line["speaker_id"], line["start"], line["end"], line["text"]))
 
 
-def lines(views: Any, space_id: str) -> list[dict[str, Any]]:
+def lines(views: Views, space_id: str) -> list[dict[str, Any]]:
     return views.rows("SELECT line_id, speaker_id, start_s, end_s, text FROM transcript_lines "
                       "WHERE space_id = ? ORDER BY start_s, line_id", (space_id,))
 
 
-def delete(views: Any, space_id: str) -> None:
+def delete(views: Views, space_id: str) -> None:
     with views.transaction() as cursor:
         cursor.execute("DELETE FROM transcript_lines WHERE space_id = ?", (space_id,))
 
@@ -37,7 +40,7 @@ def delete(views: Any, space_id: str) -> None:
 class TranscriptLines:
     """The transcripts as retention sees them (application.ports.Transcripts)."""
 
-    def __init__(self, views: Any):
+    def __init__(self, views: Views):
         self.views = views
 
     def spaces(self) -> set[str]:

@@ -20,8 +20,11 @@ class ViewDatabase:
     def __init__(self, path: str | None):
         """`path=None`: views that are not kept (a temporary file, removed on close; unlike
         SQLite's shared in-memory databases, it lets readers wait for writers)."""
-        self._temporary = tempfile.TemporaryDirectory(prefix="spaces-views-") if path is None else None
-        self._target = path or str(Path(self._temporary.name) / "views.sqlite")
+        self._temporary: tempfile.TemporaryDirectory[str] | None = None
+        if path is None:
+            self._temporary = tempfile.TemporaryDirectory(prefix="spaces-views-")
+            path = str(Path(self._temporary.name) / "views.sqlite")
+        self._target = path
         self._local = threading.local()
         self._write_lock = threading.Lock()
 

@@ -10,16 +10,20 @@ rooms. The events come from an event source: the process's store feed
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from application.ports import EventSource
 from domain.people import Block
 from domain.space import Space
 
+if TYPE_CHECKING:
+    from application.spaces import SpacesApplication
+    from media.node import MediaNode
+
 
 class DomainFeed:
-    def __init__(self, app: Any, node: Any, loop: asyncio.AbstractEventLoop,
+    def __init__(self, app: SpacesApplication, node: MediaNode, loop: asyncio.AbstractEventLoop,
                  source: EventSource):
         self.app = app
         self.node = node
@@ -40,12 +44,12 @@ class DomainFeed:
             if space_id in self.node.rooms:
                 changed.setdefault(space_id, set())
             if notification.topic == Block.Blocked.TOPIC:
-                event = self.app.mapper.to_domain_event(notification)
+                event = self.app.event_of(notification)
                 for room in list(self.node.rooms.values()):
                     if room.host_id == str(event.blocker_id):
                         changed.setdefault(room.space_id, set()).add(str(event.blocked_id))
             elif notification.topic == Space.UserBlocked.TOPIC and space_id in changed:
-                changed[space_id].add(str(self.app.mapper.to_domain_event(notification).user_id))
+                changed[space_id].add(str(self.app.event_of(notification).user_id))
         for space_id, blocked in changed.items():
             self._tell(space_id, blocked)
 

@@ -15,8 +15,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from aiortc import (MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection,
-                    RTCSessionDescription)
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
 from application.ports import MediaFull
 from media.room import Caption, Captioning, Presence, Room, Talking
@@ -81,9 +80,9 @@ class MediaNode:
                      offer: str, recording: bool = False,
                      transcripts: bool = False) -> tuple[str, str]:
         room = self._room(space_id, host_id, recording, transcripts)
-        session = Session(uuid.uuid4().hex, space_id, user_id, "listener", self._peer(),
-                          PacketTrack())
-        session.pc.addTrack(session.track)
+        mix = PacketTrack()
+        session = Session(uuid.uuid4().hex, space_id, user_id, "listener", self._peer(), mix)
+        session.pc.addTrack(mix)
         answer = await self._answer(room, session, offer)
         self.sessions[session.id] = session
         room.add_listener(session)

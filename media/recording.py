@@ -19,12 +19,12 @@ class Recorder:
         directory.mkdir(parents=True, exist_ok=True)
         self._next = len(segments(directory))
         self._container: av.container.OutputContainer | None = None
-        self._stream = None
+        self._stream: av.audio.stream.AudioStream | None = None
         self._frames = 0
 
     def write(self, samples: np.ndarray) -> None:
-        if self._container is None:
-            self._open()
+        if self._container is None or self._stream is None:
+            self._container, self._stream = self._open()
         pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
         frame.sample_rate, frame.pts = RATE, self._frames * FRAME
@@ -35,21 +35,22 @@ class Recorder:
             self.close()
 
     def close(self) -> None:
-        if self._container is None:
+        if self._container is None or self._stream is None:
             return
         for packet in self._stream.encode(None):
             self._container.mux(packet)
         self._container.close()
         self._container, self._stream, self._frames = None, None, 0
 
-    def _open(self) -> None:
+    def _open(self) -> tuple[av.container.OutputContainer, av.audio.stream.AudioStream]:
         path = self.directory / f"segment-{self._next:06d}.ogg"
         self._next += 1
-        self._container = av.open(str(path), "w", format="ogg")
-        self._stream = self._container.add_stream("libopus", rate=RATE)
-        self._stream.codec_context.layout = "mono"
-        self._stream.codec_context.format = "s16"
-        self._stream.bit_rate = 32_000
+        container = av.open(str(path), "w", format="ogg")
+        stream = container.add_stream("libopus", rate=RATE)
+        stream.codec_context.layout = "mono"
+        stream.codec_context.format = "s16"
+        stream.bit_rate = 32_000
+        return container, stream
 
 
 def segments(directory: Path) -> list[Path]:

@@ -89,12 +89,14 @@ class Room:
         return self.mix.input_for(speaker)
 
     def add_speaker(self, session: Session, audible: bool) -> None:
+        assert session.user_id is not None, "every speaker has an account"
         if audible:
             self.mix.audible.add(session.user_id)
         self.sessions[session.id] = session
         self._assign_slots()
 
     def add_listener(self, session: Session) -> None:
+        assert session.track is not None, "every listener hears the mix"
         self.mix.listeners.add(session.track)
         self.sessions[session.id] = session
         self._presence("joined", session.user_id)
@@ -142,7 +144,7 @@ class Room:
     def _assign_slots(self) -> None:
         """Every speaker's free slots carry the speakers it does not hear yet."""
         speakers = [s for s in self.sessions.values() if s.role == "speaker"]
-        present = {s.user_id for s in speakers}
+        present = {s.user_id for s in speakers if s.user_id is not None}
         for session in speakers:
             for slot, source in list(session.carrying.items()):
                 if source not in present:

@@ -35,5 +35,5 @@ def tap(receiver: RTCRtpReceiver, on_packet: PacketHandler) -> None:
             on_packet(packet.payload, packet.timestamp, packet.sequence_number)
         await original(packet, arrival_time_ms)
 
-    receiver._handle_rtp_packet = handle
-    receiver._RTCRtpReceiver__decoder_queue = _Discard()
+    receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
+    receiver._RTCRtpReceiver__decoder_queue = _Discard()  # type: ignore[attr-defined]

@@ -118,6 +118,7 @@ class SpeakerTranscriber:
                 if line is None:
                     lead.append(pcm)
                     continue
+                assert engine is not None  # started with the line
                 engine.feed(pcm)
                 if voiced:
                     last_voice = at

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from application.ports import Cursor, Views
+from application.ports import Cursor
 from domain.people import Account
 from projections.base import Projection, handles, text
 

@@ -18,12 +18,16 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.operations import EventSkip, skip_id
 from projections.base import Projection
+
+if TYPE_CHECKING:
+    from application.ports import Cursor, Views
+    from application.spaces import SpacesApplication
 
 log = logging.getLogger(__name__)
 FAULTS_SCHEMA = (
@@ -40,12 +44,12 @@ class Fault:
 
 
 class Faults:
-    def __init__(self, app: Any, views: Any):
+    def __init__(self, app: SpacesApplication, views: Views):
         self.app = app
         self.views = views
         self.stopped: dict[str, Fault] = {}
 
-    def forget(self, cursor: Any, projections: list[Projection]) -> None:
+    def forget(self, cursor: Cursor, projections: list[Projection]) -> None:
         """A (re)started runner tries its stopped projections again."""
         cursor.executemany("DELETE FROM projection_faults WHERE name = ?",
                            [(p.name,) for p in projections])
@@ -61,7 +65,7 @@ class Faults:
             self.stopped = before
             raise
 
-    def reconcile(self, cursor: Any) -> None:
+    def reconcile(self, cursor: Cursor) -> None:
         """A projection whose fault a rebuild has cleared (in any process) runs again."""
         if self.stopped:
             cursor.execute("SELECT name FROM projection_faults")
@@ -71,7 +75,7 @@ class Faults:
     def running(self, projections: list[Projection]) -> list[Projection]:
         return [p for p in projections if p.name not in self.stopped]
 
-    def apply(self, projection: Projection, event: Any, position: int, cursor: Any) -> bool:
+    def apply(self, projection: Projection, event: Any, position: int, cursor: Cursor) -> bool:
         """Applies one event in a savepoint: True if applied (or passed over by an operator's
         decision), False if the projection stopped here."""
         try:
@@ -99,7 +103,7 @@ class Faults:
         except AggregateNotFoundError:
             return False
 
-    def resume_on(self, event: Any, cursor: Any) -> None:
+    def resume_on(self, event: Any, cursor: Cursor) -> None:
         """An operator's decision reached the runner: the stopped projection starts again
         from the event it could not apply, and passes over it."""
         if isinstance(event, EventSkip.EventSkipped):
@@ -109,7 +113,7 @@ class Faults:
                 cursor.execute("DELETE FROM projection_faults WHERE name = ?", (event.projection,))
 
 
-def stopped_projections(views: Any) -> list[dict[str, Any]]:
+def stopped_projections(views: Views) -> list[dict[str, Any]]:
     """Every projection stopped at an event, in any process: name, position, error."""
     return views.rows("SELECT name AS projection, position, error FROM projection_faults "
                       "ORDER BY name")

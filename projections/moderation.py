@@ -32,6 +32,7 @@ class ModerationProjection(Projection):
     @staticmethod
     def _log(cursor: Cursor, position: int, space_id: str | None, event: Any) -> None:
         act = act_of(event)
+        assert act.actor and act.target, "every moderation act names who did it to whom"
         cursor.execute(
             "INSERT INTO moderation_log (position, space_id, action, actor_id, target_id, "
             "reason, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",

@@ -12,17 +12,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from application.background import WokenLoop
+from projections import presence
 from projections.accounts import AccountsProjection
 from projections.base import Projection
 from projections.faults import FAULTS_SCHEMA, Faults
 from projections.feed import FeedProjection
 from projections.inbox import InboxProjection
-from projections import presence
 from projections.moderation import ModerationProjection
 from projections.spaces import SpacesProjection
+
+if TYPE_CHECKING:
+    from application.ports import Views
+    from application.spaces import SpacesApplication
 
 POSITIONS_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS projection_positions "
@@ -39,7 +43,7 @@ def all_projections() -> list[Projection]:
 
 class ProjectionRunner(WokenLoop):
     def __init__(
-        self, app: Any, views: Any, projections: Sequence[Projection] | None = None,
+        self, app: SpacesApplication, views: Views, projections: Sequence[Projection] | None = None,
         batch_size: int = 500, poll_interval: float = 0.5,
     ):
         super().__init__(app, "projections", poll_interval)
@@ -99,7 +103,7 @@ class ProjectionRunner(WokenLoop):
             notifications = self.tail.after(start, self.batch_size, fed)
             reached = {p.name: positions.get(p.name, 0) for p in running}
             for notification in notifications:
-                event = self.app.mapper.to_domain_event(notification)
+                event = self.app.event_of(notification)
                 for projection in running:
                     if reached[projection.name] >= notification.id:
                         continue
@@ -162,7 +166,7 @@ class ProjectionRunner(WokenLoop):
             self.faults.forget(cursor, self.projections)
 
 
-def views_position(views: Any) -> int:
+def views_position(views: Views) -> int:
     """Every projection still running has applied the events up to here."""
     row = views.row("SELECT MIN(position) AS position FROM projection_positions WHERE name "
                     "NOT IN (SELECT name FROM projection_faults)")
@@ -172,7 +176,7 @@ def views_position(views: Any) -> int:
 class PolledProgress:
     """How far the views are when a runner in another process (`spaces project`) feeds them."""
 
-    def __init__(self, views: Any):
+    def __init__(self, views: Views):
         self.views = views
 
     def position(self) -> int:

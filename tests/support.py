@@ -68,7 +68,9 @@ class Server:
     """`spaces serve` as a real process on a free port of 127.0.0.1."""
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = (), command: str = "serve", port: int | None = None):
+                 args: tuple[str, ...] = (), command: str = "serve", port: int | None = None,
+                 bin_dir: Path = BIN):
+        self.bin_dir = bin_dir  # the venv whose `spaces` runs
         self.data_dir = data_dir
         self.env = env or {}
         self.args = args
@@ -83,7 +85,7 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = open(self.data_dir.parent / f"server-{port}.log", "w")
         self.process = subprocess.Popen(
-            [str(BIN / "spaces"), self.command, "--port", str(port), "--data-dir", str(self.data_dir),
+            [str(self.bin_dir / "spaces"), self.command, "--port", str(port), "--data-dir", str(self.data_dir),
              *self.args],
             stdout=self.log, stderr=subprocess.STDOUT, env=clean_env(self.env),
         )

@@ -3,7 +3,7 @@ Location to DELETE when leaving."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
 
@@ -12,12 +12,15 @@ from api.problems import Problem
 from application.ports import BadOffer, MediaFull
 from media.recording import joined
 
+if TYPE_CHECKING:
+    from api.bootstrap import System
+
 router = APIRouter(prefix="/v1/spaces/{space_id}/audio", tags=["audio"])
 SDP = "application/sdp"
 SDP_BODY = {"requestBody": {"content": {SDP: {"schema": {"type": "string"}}}, "required": True}}
 
 
-async def _offer(request: Request, system: Any, caller: str | None) -> str:
+async def _offer(request: Request, system: System, caller: str | None) -> str:
     """The SDP offer, once this caller and this address may make another one."""
     address = request.client.host if request.client else "unknown"
     for key in ([f"caller:{caller}"] if caller else []) + [f"address:{address}"]:
@@ -42,7 +45,7 @@ async def publish(space_id: str, request: Request, caller: CurrentUser, system: 
     space = system.app.space(parse_id(space_id))
     space.check_publisher(caller)
     try:
-        session_id, answer = await system.media.publish(
+        session_id, answer = await system.audio.publish(
             space_id, str(space.host_id), str(caller), offer, audible=caller not in space.muted,
             recording=space.recording, transcripts=space.transcripts)
     except BadOffer as error:
@@ -63,7 +66,7 @@ async def listen(space_id: str, request: Request, caller: OptionalCaller, system
     space.check_can_listen(user, user is not None and system.app.blocks(space.host_id, user))
     offer = await _offer(request, system, str(user) if user else None)
     try:
-        session_id, answer = await system.media.listen(
+        session_id, answer = await system.audio.listen(
             space_id, str(space.host_id), str(user) if user else None, offer,
             recording=space.recording, transcripts=space.transcripts)
     except BadOffer as error:
@@ -76,7 +79,7 @@ async def listen(space_id: str, request: Request, caller: OptionalCaller, system
 @router.delete("/sessions/{session_id}", status_code=204)
 async def leave(space_id: str, session_id: str, caller: OptionalCaller,
                 system: SystemDep) -> Response:
-    outcome = await system.media.end_session(space_id, session_id,
+    outcome = await system.audio.end_session(space_id, session_id,
                                              caller.subject if caller else None)
     if outcome == "missing":
         raise Problem(404, "No audio session has this address (it may have ended).")

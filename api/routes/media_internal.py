@@ -8,8 +8,8 @@ from pydantic import BaseModel
 
 from api.deps import OptionalCaller, SystemDep
 from api.problems import Problem
-from infrastructure.tokens import INTERNAL
 from application.ports import BadOffer, MediaFull
+from infrastructure.tokens import INTERNAL
 
 
 async def internal_caller(caller: OptionalCaller) -> None:
@@ -38,9 +38,11 @@ class SessionEnd(BaseModel):
 
 @router.post("/{kind}")
 async def open_session(kind: str, body: SessionRequest, system: SystemDep) -> dict:
-    node = system.media
+    node = system.audio
     try:
         if kind == "publish":
+            if body.user_id is None:
+                raise Problem(422, "A speaker publishes as an account: user_id is required.")
             session_id, answer = await node.publish(body.space_id, body.host_id, body.user_id,
                                                     body.offer, body.audible, body.recording,
                                                     body.transcripts)
@@ -58,4 +60,4 @@ async def open_session(kind: str, body: SessionRequest, system: SystemDep) -> di
 
 @router.post("/sessions/{session_id}/end")
 async def end_session(session_id: str, body: SessionEnd, system: SystemDep) -> dict:
-    return {"outcome": await system.media.end_session(body.space_id, session_id, body.user_id)}
+    return {"outcome": await system.audio.end_session(body.space_id, session_id, body.user_id)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
@@ -61,7 +61,7 @@ def listing(system: SystemDep, limit: Limit = 20,
 def one(space_id: str, caller: OptionalCaller, system: SystemDep) -> SpaceView:
     row = visible_space(system, space_id, caller)
     queries = SpaceQueries(system.views)
-    details = {"speakers": speakers(queries.stage(space_id))}
+    details: dict[str, Any] = {"speakers": speakers(queries.stage(space_id))}
     if is_host(row, caller):
         details["speak_requests"] = [
             {"id": r["user_id"], "handle": r["handle"]} for r in queries.speak_requests(space_id)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from uuid import UUID
+
+from fastapi import APIRouter
 
 from api.commands import done
 from api.deps import CurrentUser, Host, SystemDep, parse_id

@@ -45,7 +45,7 @@ async def stream(space_id: str, request: Request, caller: StreamCaller, system: 
             while not await request.is_disconnected():
                 try:
                     message = await asyncio.wait_for(viewer.queue.get(), HEARTBEAT)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     yield ": still here\n\n"
                     continue
                 yield message.encode()

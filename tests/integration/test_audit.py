@@ -13,10 +13,10 @@ import pytest
 
 from api.bootstrap import build
 from application.audit import moderation_history, timeline
-from domain.space import Space
-from infrastructure.settings import Settings
-from infrastructure import transcripts
 from application.retention import apply_retention
+from domain.space import Space
+from infrastructure import transcripts
+from infrastructure.settings import Settings
 from infrastructure.transcripts import TranscriptLines
 
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from api.bootstrap import build, projection_worker
-from projections import kafka_worker
+from infrastructure import kafka_projection_worker as kafka_worker
 from tests.integration.conftest import services
 from tests.integration.faults import Worker, assert_views_equal_a_rebuild, eventually, many_events
 from tests.integration.kafka_topic import positions_of, read_topic

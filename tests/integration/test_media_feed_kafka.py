@@ -8,7 +8,8 @@ import time
 from types import SimpleNamespace
 
 from api.bootstrap import build
-from media.domain_feed import KafkaDomainFeed
+from infrastructure.kafka_events_tail import KafkaEventsTail
+from media.domain_feed import DomainFeed
 from tests.integration.faults import eventually
 
 
@@ -28,15 +29,16 @@ def test_mute_removal_and_end_reach_the_media_node_through_kafka(kafka_settings)
     system = build(kafka_settings)
     system.start()
     node = NodeThatListens()
-    feed = KafkaDomainFeed(system.app, node, loop, kafka_settings.kafka_bootstrap,
-                           kafka_settings.kafka_topic)
+    events = KafkaEventsTail(kafka_settings.kafka_bootstrap, kafka_settings.kafka_topic)
+    feed = DomainFeed(system.app, node, loop, events)
     try:
         app = system.app
         host, guest, fan = (app.register_account(h).id for h in ("host", "guest", "fan"))
         space = app.create_space(host, "Through Kafka").id
         app.launch(space, host)  # the relay creates the topic
         feed.start()
-        assert eventually(lambda: feed.ready, timeout=30)
+        events.start()
+        assert eventually(lambda: events.ready, timeout=30)
         node.rooms[str(space)] = SimpleNamespace(space_id=str(space), host_id=str(host))
         app.grant_speaker(space, host, guest)
         app.unmute(space, guest, guest)
@@ -57,6 +59,7 @@ def test_mute_removal_and_end_reach_the_media_node_through_kafka(kafka_settings)
             assert eventually(lambda: any(c[0] >= sent and seen(c) for c in node.changes),
                               timeout=15), node.changes
     finally:
+        events.stop()
         feed.stop()
         system.close()
         loop.call_soon_threadsafe(loop.stop)

@@ -8,13 +8,16 @@ from hypothesis import HealthCheck, given, settings
 
 from api.bootstrap import build
 from application.spaces import SpacesApplication
+from infrastructure.kafka_projection_worker import ProjectionWorker
 from infrastructure.pg_views import PostgresViewDatabase
 from projections.faults import stopped_projections
-from infrastructure.kafka_projection_worker import ProjectionWorker
 from tests.extreme_events import check_every_projection_takes_every_event, scenarios
 from tests.integration.faults import eventually
-from tests.projection_faults import (UNSTORABLE, check_a_stopped_projection_is_local_loud_and_recoverable,
-                                    with_fragile_spaces)
+from tests.projection_faults import (
+    UNSTORABLE,
+    check_a_stopped_projection_is_local_loud_and_recoverable,
+    with_fragile_spaces,
+)
 
 
 def test_a_projection_that_cannot_apply_an_event_stops_there_on_postgres(database_url):

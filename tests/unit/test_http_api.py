@@ -17,8 +17,8 @@ from infrastructure.kafka_live import LiveToKafka
 from infrastructure.settings import Settings
 from infrastructure.tokens import AUDITOR, TokenSigner
 from tests.projection_faults import UNSTORABLE, with_fragile_spaces
-from tests.unit.test_media_node import offer
 from tests.support import assert_problem, register
+from tests.unit.test_media_node import offer
 
 
 @pytest.fixture

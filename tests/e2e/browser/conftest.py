@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--no-sandbox",
