@@ -510,3 +510,24 @@ def test_past_a_spaces_reaction_rate_reactions_only_count_on_the_stream(make_cli
     for payload in published:
         to_kafka(space, "reaction", payload)
     assert to_kafka._queue.qsize() == 2
+
+
+def test_an_ended_space_is_gone_for_public_reads_and_a_conflict_for_every_command(client):
+    host, fan = register(client, "host"), register(client, "fan")
+    space = live_space(client, host)
+    client.post(f"/v1/spaces/{space}/end", headers=host.auth)
+    sdp = {"Content-Type": "application/sdp"}
+    for read in (f"/v1/spaces/{space}", f"/v1/spaces/{space}/stream"):
+        assert_problem(client.get(read, headers=fan.auth), 410, "ended")
+    for path, who, body, kind in ((f"/v1/spaces/{space}/audio/listen", fan, "v=0", sdp),
+                                  (f"/v1/spaces/{space}/audio/publish", host, "v=0", sdp),
+                                  (f"/v1/spaces/{space}/reactions", fan, '{"emoji": "👏"}', {}),
+                                  (f"/v1/spaces/{space}/launch", host, None, {})):
+        headers = {**who.auth, "Content-Type": "application/json", **kind}
+        assert_problem(client.post(path, content=body, headers=headers), 409, "ended")
+
+
+def test_a_missing_token_is_401_before_anything_is_looked_up(client):
+    unknown = "00000000-0000-0000-0000-000000000000"
+    for path in (f"/v1/spaces/{unknown}/recording", f"/v1/spaces/{unknown}/transcript"):
+        assert_problem(client.get(path), 401)
