@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from application.log_tail import LogTail
@@ -89,3 +90,26 @@ class WokenLoop(BackgroundThread):
             if self._wake.wait(self.poll_interval) and self.gather:
                 self._stopped.wait(self.gather)
             self._wake.clear()
+
+
+class Subscribers:
+    """Hands each batch of events (notifications) to every subscriber, in order; one failing
+    subscriber must not starve the others. An `EventSource` (application/ports.py)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._subscribers: list[Callable[[list[Any]], None]] = []
+
+    def subscribe(self, on_batch: Callable[[list[Any]], None]) -> None:
+        self._subscribers.append(on_batch)
+
+    def unsubscribe(self, on_batch: Callable[[list[Any]], None]) -> None:
+        if on_batch in self._subscribers:
+            self._subscribers.remove(on_batch)
+
+    def hand_over(self, batch: list[Any]) -> None:
+        for on_batch in list(self._subscribers):
+            try:
+                on_batch(batch)
+            except Exception:
+                log.exception("%s: %s failed on a batch", self._name, on_batch)

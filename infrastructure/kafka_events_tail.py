@@ -5,32 +5,22 @@ group and hands each batch to its subscribers, like the store feed does."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from application.background import BackgroundThread
+from application.background import BackgroundThread, Subscribers
 from infrastructure.kafka_messages import notification_of
 
 log = logging.getLogger(__name__)
-Subscriber = Callable[[list[Any]], None]
 
 
-class KafkaEventsTail(BackgroundThread):
+class KafkaEventsTail(Subscribers, BackgroundThread):
     def __init__(self, bootstrap: str, topic: str):
-        super().__init__("kafka-events-tail")
+        Subscribers.__init__(self, "kafka-events-tail")
+        BackgroundThread.__init__(self, "kafka-events-tail")
         self.bootstrap, self.topic = bootstrap, topic
         self.ready = False  # until the end of every partition is known
-        self._subscribers: list[Subscriber] = []
-
-    def subscribe(self, on_batch: Subscriber) -> None:
-        self._subscribers.append(on_batch)
-
-    def unsubscribe(self, on_batch: Subscriber) -> None:
-        if on_batch in self._subscribers:
-            self._subscribers.remove(on_batch)
 
     def run(self) -> None:
         while not self._stopped.is_set():
@@ -57,9 +47,4 @@ class KafkaEventsTail(BackgroundThread):
         self.ready = True
         while not self._stopped.is_set():
             for messages in consumer.poll(timeout_ms=200).values():
-                batch = [notification_of(m.value, m.headers) for m in messages]
-                for on_batch in list(self._subscribers):
-                    try:
-                        on_batch(batch)
-                    except Exception:
-                        log.exception("%s could not apply a Kafka batch", on_batch)
+                self.hand_over([notification_of(m.value, m.headers) for m in messages])
