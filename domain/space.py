@@ -255,8 +255,6 @@ class Space(FlatCopy, Aggregate):
     def _speaker_unmuted(self, user_id: UUID) -> None:
         self.muted.discard(user_id)
 
-    # -- moderation ------------------------------------------------------------------------
-
     # -- who may read, listen, speak and react (the API asks before it serves) -------------
 
     def check_listener(self, user_id: UUID | None, host_blocks_user: bool) -> None:
@@ -305,6 +303,8 @@ class Space(FlatCopy, Aggregate):
     def check_transcript_reader(self, user_id: UUID | None, *, auditor: bool) -> None:
         if not auditor and user_id not in self.been_on_stage:
             raise NotAllowed("Only the host, its speakers and auditors may read the transcript.")
+
+    # -- moderation ------------------------------------------------------------------------
 
     def remove_user(self, actor: UUID, user_id: UUID, reason: str | None = None) -> None:
         self._require_host(actor)

@@ -386,3 +386,34 @@ def test_every_event_has_an_explicit_stable_topic():
     space = live_space(transcripts=True)
     for event in space.collect_events():
         assert event.TOPIC == f"spaces:{type(event).__name__}"
+
+
+def test_who_may_listen_publish_and_read_is_decided_on_the_space():
+    space, speaker, fan, troll = new_space(), uuid4(), uuid4(), uuid4()
+    with pytest.raises(RuleBroken, match="goes live"):
+        space.check_can_listen(fan, host_blocks_user=False)
+    space.launch(HOST)
+    space.grant_speaker(HOST, speaker, user_is_blocked=False)
+    space.remove_user(HOST, troll)
+    space.check_can_listen(None, host_blocks_user=False)  # someone without an account
+    space.check_publisher(speaker)
+    with pytest.raises(NotAllowed, match="stage"):
+        space.check_publisher(fan)
+    with pytest.raises(NotAllowed, match="removed"):
+        space.check_can_listen(troll, host_blocks_user=False)
+    with pytest.raises(NotAllowed, match="blocked"):
+        space.check_can_react(fan, host_blocks_user=True)
+    space.revoke_speaker(HOST, speaker)
+    space.end(HOST)
+    for check in (lambda: space.check_can_listen(fan, False), lambda: space.check_publisher(HOST),
+                  lambda: space.check_reader(fan, False)):
+        with pytest.raises(SpaceHasEnded):
+            check()
+    space.check_reader(HOST, False)
+    space.check_reader(None, False, auditor=True)
+    space.check_recording_reader(HOST, auditor=False)
+    space.check_transcript_reader(speaker, auditor=False)  # once on the stage is enough
+    with pytest.raises(NotAllowed, match="transcript"):
+        space.check_transcript_reader(fan, auditor=False)
+    with pytest.raises(NotAllowed, match="recording"):
+        space.check_recording_reader(fan, auditor=False)
