@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         to_thread.current_default_thread_limiter().total_tokens = system.settings.threads
         _calm_garbage_collection()
         system.start()
-        system.views_waiter.start_on(asyncio.get_running_loop())
+        views_waiter.start_on(asyncio.get_running_loop())
         if system.node is not None:
             system.start_media(asyncio.get_running_loop())
         if role == "api":
@@ -73,7 +73,8 @@ def create_app(settings: Settings | None = None, system: System | None = None,
 
     app = FastAPI(title="Spaces", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.system = system
-    system.views_waiter = ViewsWaiter(system.progress, settings.read_your_writes_per_caller)
+    system.views_waiter = views_waiter = ViewsWaiter(system.progress,
+                                                     settings.read_your_writes_per_caller)
     app.state.metrics = metrics.Metrics(system)
     app.add_middleware(idempotency.IdempotencyMiddleware)
     app.add_middleware(metrics.MetricsMiddleware)  # replays are counted too

@@ -36,6 +36,8 @@ from projections.presence import PresenceWriter
 from projections.runner import PolledProgress, ProjectionRunner
 
 if TYPE_CHECKING:
+    from api.read_your_writes import ViewsWaiter
+    from api.stream import StreamHub
     from media.node import MediaNode
 
 SCHEMA_LOCK = 0x5343_484D  # "SCHM": one process at a time creates tables
@@ -57,8 +59,8 @@ class System:
     chain: HashChain
     store_feed: LogFollower  # the notification log, read once for this process
     notifications: StoreNotifications | None = None  # PostgreSQL: wakes followers on NOTIFY
-    stream: Any = None  # the live stream hub of this API process (api/stream.py)
-    views_waiter: Any = None  # ?after= reads wait on it (api/read_your_writes.py)
+    stream: StreamHub | None = None  # the live stream hub of an API process (api/stream.py)
+    views_waiter: ViewsWaiter | None = None  # ?after= reads wait on it (api/read_your_writes.py)
     media: MediaGateway | None = None  # the node below, or a RemoteMedia for `spaces media`
     node: MediaNode | None = None  # the media node of this process, if it carries audio
     background: list[Background] = field(default_factory=list)

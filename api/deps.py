@@ -104,6 +104,7 @@ async def caught_up(
     if after is None:
         return
     try:
+        assert system.views_waiter is not None, "the app waits for the views"
         reached = await system.views_waiter.wait_for(
             _who(request), after, system.settings.read_your_writes_timeout)
     except TooManyWaiting:

@@ -57,7 +57,8 @@ def _ended_at(app: SpacesApplication, space_id: UUID) -> datetime:
 
 
 class RetentionJob(BackgroundThread):
-    """Runs the retention hourly in the background of `spaces serve`."""
+    """Runs the retention hourly beside the workers that feed the views (`spaces serve`, or
+    `spaces project`)."""
 
     def __init__(self, app: SpacesApplication, recordings: Path, keep_days: float,
                  transcripts: Transcripts | None = None, every: float = 3600.0):

@@ -28,6 +28,7 @@ async def stream(space_id: str, request: Request, caller: StreamCaller, system: 
     The first message is a snapshot; reconnect with Last-Event-ID to get what you missed."""
     await run_in_threadpool(visible_space, system, space_id, caller)
     hub = system.stream
+    assert hub is not None, "an API process has its stream hub"
     viewer = hub.join(space_id, caller.subject if caller and caller.role == USER else None)
     space = await run_in_threadpool(system.app.space, parse_id(space_id))
     first = (await run_in_threadpool(hub.missed, space.id, last_event_id)
