@@ -22,6 +22,7 @@ from api.routes import (
     accounts,
     audio,
     audit,
+    fleet,
     media_internal,
     moderation,
     pages,
@@ -45,9 +46,8 @@ def create_app(settings: Settings | None = None, system: System | None = None,
                role: str = "api") -> FastAPI:
     """`role="media"`: only the audio endpoints, health and metrics (`spaces media`)."""
     settings = settings or (system.settings if system else Settings())
-    if role == "media":
-        settings = settings.model_copy(update={"media_url": None})  # it is the media node
-    system = system or build(settings, workers=False if role == "media" else None, media=True)
+    system = system or build(settings, workers=False if role == "media" else None,
+                             media="node" if role == "media" else "gateway")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     if role == "api":
         routers = [spaces.router, spaces.feed_router, stage.router, moderation.router,
                    audio.router, audio.recording_router, stream.router, transcript.router,
-                   accounts.router, audit.router]
+                   accounts.router, audit.router, fleet.router]
     else:
         routers = [media_internal.router]
     for router in routers + [pages.router, metrics.router]:

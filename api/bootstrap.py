@@ -1,9 +1,10 @@
 """The composition root: builds the running system from settings; it only wires.
 
 `settings.topology` says where events and views live and how events reach the views
-(infrastructure/settings.py). `build(..., media=True)` adds the media layer, for the two
-processes that carry or sign audio (`spaces serve` and `spaces media`); the other commands
-never build it.
+(infrastructure/settings.py). `build(..., media=...)` adds the media layer, for the two
+processes that carry or sign audio: "gateway" for `spaces serve` (its own media node, one
+`spaces media` process to ask, or the fleet), "node" for `spaces media`. The other
+commands never build it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from api import audit_log, idempotency
 from application.background import BackgroundThread
@@ -103,7 +104,8 @@ class System:
         self.views.close()
 
 
-def build(settings: Settings, *, workers: bool | None = None, media: bool = False) -> System:
+def build(settings: Settings, *, workers: bool | None = None,
+          media: Literal["gateway", "node"] | None = None) -> System:
     """`workers` says whether the views are fed (projections, relay, hash chain) from this
     process; by default as `settings.feeds_views` says. `media` adds the media layer."""
     with _schema_lock(settings.database_url):
@@ -133,8 +135,12 @@ def build(settings: Settings, *, workers: bool | None = None, media: bool = Fals
     if settings.database_url:
         system.notifications = StoreNotifications(app, settings.database_url)
         system.background.append(system.notifications)
-    if media:
-        system.media, system.node = _media(system)
+    if media == "node":
+        system.media = system.node = _media_node(system)
+        if settings.media_fleet:
+            system.background.append(_heartbeat(system, system.node))
+    elif media == "gateway":
+        system.media, system.node = _gateway(system)
     feeds_views = settings.feeds_views if workers is None else workers
     if settings.topology is Topology.KAFKA:
         _through_kafka(system, feeds_views)
@@ -203,19 +209,41 @@ def _through_kafka(system: System, feeds_views: bool) -> None:
     system.background.append(live_to_kafka)
 
 
-def _media(system: System) -> tuple[MediaGateway, MediaNode | None]:
-    """A `spaces media` process to ask, or the media node of this process, reporting who
-    listens, captions and who is talking to the views and the live events."""
+def _gateway(system: System) -> tuple[MediaGateway, MediaNode | None]:
+    """How the API carries audio: the fleet of media nodes, one `spaces media` process to
+    ask, or a media node of its own."""
     s = system.settings
+    token = system.tokens.issue("api", INTERNAL)
+    if s.media_fleet:
+        from infrastructure.fleet_media import FleetMedia
+        from infrastructure.media_fleet import MediaFleet
+
+        return FleetMedia(MediaFleet(system.views), token), None
     if s.media_url:
         from infrastructure.remote_media import RemoteMedia
 
-        return RemoteMedia(s.media_url, system.tokens.issue("api", INTERNAL)), None
+        return RemoteMedia(s.media_url, token), None
+    node = _media_node(system)
+    return node, node
+
+
+def _heartbeat(system: System, node: MediaNode) -> Background:
+    from infrastructure.media_fleet import Heartbeat, MediaFleet
+
+    s = system.settings
+    return Heartbeat(MediaFleet(system.views), s.node_id, s.public_url, s.media_capacity,
+                     node.listeners)
+
+
+def _media_node(system: System) -> MediaNode:
+    """The media node of this process, reporting who listens, captions and who is talking
+    to the views and the live events."""
+    s = system.settings
     from media import ice
     from media.node import MediaNode
     from media.speech import engine_factory
 
-    presence, live = PresenceWriter(system.views), system.live
+    presence, live = PresenceWriter(system.views, s.node_id), system.live
 
     def on_presence(space_id: str, listeners: int, change: str, user_id: str | None) -> None:
         presence.record(space_id, listeners)
@@ -234,8 +262,9 @@ def _media(system: System) -> tuple[MediaGateway, MediaNode | None]:
                      transcription_slots=s.transcription_slots, on_caption=on_caption,
                      max_rooms=s.media_max_rooms, max_sessions=s.media_max_sessions,
                      on_talking=lambda space_id, talking: live.publish(
-                         space_id, "talking", {"speakers": talking}))
-    return node, node
+                         space_id, "talking", {"speakers": talking}),
+                     internal_token=system.tokens.issue(s.node_id, INTERNAL))
+    return node
 
 
 def _create_tables(settings: Settings, views: Views) -> None:
@@ -244,6 +273,10 @@ def _create_tables(settings: Settings, views: Views) -> None:
     idempotency.create_table(views)
     audit_log.create_table(views)
     transcripts.create_table(views)
+    if settings.media_fleet:
+        from infrastructure import media_fleet
+
+        media_fleet.create_tables(views)
     if settings.topology is Topology.KAFKA:
         from infrastructure.kafka_projection_worker import create_worker_tables
         from infrastructure.kafka_relay import create_relay_tables

@@ -24,10 +24,11 @@ class RemoteMedia:
                                    recording=recording, transcripts=transcripts)
 
     async def listen(self, space_id: str, host_id: str, user_id: str | None, offer: str,
-                     recording: bool = False, transcripts: bool = False) -> tuple[str, str]:
+                     recording: bool = False, transcripts: bool = False,
+                     origin: str | None = None) -> tuple[str, str]:
         return await self._session("listen", space_id=space_id, host_id=host_id,
                                    user_id=user_id, offer=offer, recording=recording,
-                                   transcripts=transcripts)
+                                   transcripts=transcripts, origin=origin)
 
     async def end_session(self, space_id: str, session_id: str, user_id: str | None) -> str:
         response = await self._http.post(f"/sessions/{session_id}/end",

@@ -54,6 +54,16 @@ class Settings(BaseSettings):
         None, description="base URL of a separate `spaces media` process: the API answers "
         "audio requests by asking that node (it carries no audio itself)"
     )
+    media_fleet: bool = Field(
+        False, description="with PostgreSQL: `spaces media` processes register in the database "
+        "and the API places each Space on them (an origin, and edges for its listeners)")
+    media_node_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="this media node's name in the fleet (default: host-port)")
+    media_public_url: str | None = Field(
+        None, description="where the API and the other nodes reach this media node "
+        "(default: http://host:port)")
+    media_capacity: int = Field(300, ge=1, description="listeners this media node takes in the fleet")
     media_ice_servers: list[str] = Field(
         default_factory=list, description='STUN/TURN URLs for the media node, as JSON: ["stun:host:3478"]'
     )
@@ -115,10 +125,24 @@ class Settings(BaseSettings):
         if self.kafka_bootstrap and not self.database_url:
             raise ValueError("SPACES_KAFKA_BOOTSTRAP needs SPACES_DATABASE_URL: the relay reads "
                              "PostgreSQL's notification log")
+        if self.media_fleet and not self.database_url:
+            raise ValueError("SPACES_MEDIA_FLEET needs SPACES_DATABASE_URL: the nodes register "
+                             "in PostgreSQL")
+        if self.media_fleet and self.media_url:
+            raise ValueError("SPACES_MEDIA_FLEET and SPACES_MEDIA_URL exclude each other: the "
+                             "fleet says where each Space's audio goes")
         if self.processes > 1 and not self.database_url:
             raise ValueError("Several server processes need SPACES_DATABASE_URL: the embedded "
                              "default keeps its views in its one process")
         return self
+
+    @property
+    def node_id(self) -> str:
+        return self.media_node_id or f"{self.host}-{self.port}".replace(".", "_").replace(":", "_")
+
+    @property
+    def public_url(self) -> str:
+        return self.media_public_url or f"http://{self.host}:{self.port}"
 
     @property
     def recordings(self) -> Path:

@@ -15,15 +15,18 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import av
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
 from application.ports import MediaFull
+from infrastructure.remote_media import RemoteMedia
 from media.room import Caption, Captioning, Presence, Room, Talking
 from media.rtp_tap import tap
 from media.sdp import BadOffer, check_offer
 from media.session import Session
 from media.speech import SpeechEngine, engine_factory
 from media.tracks import PacketTrack
+from media.upstream import Upstream
 
 
 class MediaNode:
@@ -34,7 +37,8 @@ class MediaNode:
                  speech: Callable[[], SpeechEngine] | None = None, transcription_slots: int = 4,
                  on_caption: Caption | None = None,
                  on_talking: Talking | None = None,
-                 max_rooms: int = 1_000, max_sessions: int = 5_000):
+                 max_rooms: int = 1_000, max_sessions: int = 5_000,
+                 internal_token: str | None = None):
         self.ice_servers = [RTCIceServer(urls=u) for u in ice_servers or []]
         self.recordings = recordings
         self.segment_seconds = segment_seconds
@@ -46,6 +50,7 @@ class MediaNode:
         self.on_talking = on_talking  # (space_id, speakers heard now)
         self.transcribed_frames = 0  # audio frames handed to speech engines, ever
         self.max_rooms, self.max_sessions = max_rooms, max_sessions
+        self.internal_token = internal_token  # for pulling a mix from another node (an edge)
         # A room exists while it has sessions: the first one opens it, the last one to
         # leave (or a refused offer, or the end) closes it with its mix, recorder and captions.
         self.rooms: dict[str, Room] = {}
@@ -78,8 +83,16 @@ class MediaNode:
 
     async def listen(self, space_id: str, host_id: str, user_id: str | None,
                      offer: str, recording: bool = False,
-                     transcripts: bool = False) -> tuple[str, str]:
-        room = self._room(space_id, host_id, recording, transcripts)
+                     transcripts: bool = False, origin: str | None = None) -> tuple[str, str]:
+        """`origin`: the base URL of the Space's origin node, when this node is an edge."""
+        room = self._room(space_id, host_id, recording, transcripts, origin)
+        with room.held_open():
+            try:
+                await room.pulling()
+            except Exception as error:
+                if room.empty():
+                    await self.close_room(space_id)
+                raise MediaFull(f"The Space's origin node could not be reached: {error}") from None
         mix = PacketTrack()
         session = Session(uuid.uuid4().hex, space_id, user_id, "listener", self._peer(), mix)
         session.pc.addTrack(mix)
@@ -136,7 +149,7 @@ class MediaNode:
             return
         for session_id in list(room.sessions):
             await self.leave(session_id)
-        room.close()
+        await room.close()
 
     async def close(self) -> None:
         if self._reaper:
@@ -160,7 +173,8 @@ class MediaNode:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _room(self, space_id: str, host_id: str, recording: bool, transcripts: bool) -> Room:
+    def _room(self, space_id: str, host_id: str, recording: bool, transcripts: bool,
+              origin: str | None = None) -> Room:
         if self._reaper is None:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
         if len(self.sessions) >= self.max_sessions:
@@ -174,9 +188,33 @@ class MediaNode:
                 segment_seconds=self.segment_seconds,
                 captioning=Captioning(self.speech, self.transcription_slots, self.on_caption,
                                       self._count_transcribed_frame),
-                on_presence=self.on_presence, on_talking=self.on_talking)
+                on_presence=self.on_presence, on_talking=self.on_talking,
+                upstream=self._upstream(space_id, host_id, origin))
             room.open(recording, transcripts)
         return room
+
+    def _upstream(self, space_id: str, host_id: str, origin: str | None) -> Upstream | None:
+        if origin is None:
+            return None
+        if self.internal_token is None:
+            raise MediaFull("This media node cannot pull from another (no internal token).")
+
+        def deliver(packet: av.Packet) -> None:
+            room = self.rooms.get(space_id)
+            if room is not None:
+                room.deliver(packet)
+
+        def lost() -> None:  # the origin ended the pull or died: its listeners here go too
+            room = self.rooms.get(space_id)
+            if room is not None and room.upstream is upstream:
+                asyncio.ensure_future(self.close_room(space_id))
+
+        upstream = Upstream(space_id, host_id, RemoteMedia(origin, self.internal_token),
+                            deliver, lost)
+        return upstream
+
+    def listeners(self) -> int:
+        return sum(1 for s in self.sessions.values() if s.role == "listener")
 
     def _count_transcribed_frame(self) -> None:
         self.transcribed_frames += 1

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 
 from media.mix import SpaceMix, SpeakerInput
@@ -23,6 +24,7 @@ from media.recording import Recorder
 from media.session import Session
 from media.speech import SpeechEngine
 from media.transcriber import SpeakerTranscriber
+from media.upstream import Upstream
 
 Presence = Callable[[str, int, str, str | None], None]  # (space_id, listeners, "joined"/"left", user)
 Talking = Callable[[str, list[str]], None]  # (space_id, speakers heard now)
@@ -41,8 +43,12 @@ class Captioning:
 class Room:
     def __init__(self, space_id: str, host_id: str, *, recordings: Path, segment_seconds: float,
                  captioning: Captioning, on_presence: Presence | None = None,
-                 on_talking: Talking | None = None) -> None:
+                 on_talking: Talking | None = None, upstream: Upstream | None = None) -> None:
         self.space_id = space_id
+        # On an edge node: the origin's mix, pulled once; this room mixes, records and
+        # transcribes nothing itself.
+        self.upstream = upstream
+        self._pulling: asyncio.Task[None] | None = None
         self.host_id = host_id
         self.mix = SpaceMix()
         self.sessions: dict[str, Session] = {}
@@ -57,15 +63,34 @@ class Room:
             self.mix.on_talking = lambda talking: on_talking(space_id, talking)
 
     def open(self, recording: bool, transcripts: bool) -> None:
-        """Starts the mix (on the running event loop) and the switches as the Space says."""
+        """Starts the mix (on the running event loop) and the switches as the Space says, or
+        on an edge, the pull of the origin's mix."""
+        if self.upstream is not None:
+            self._pulling = asyncio.get_running_loop().create_task(self.upstream.start())
+            return
         self.mix.start()
         self.record(recording)
         self.transcribe(transcripts)
 
-    def close(self) -> None:
-        """Stops the mix (and with it the recording and the listeners' tracks) and the captions."""
+    async def pulling(self) -> None:
+        """Once the origin's mix is on its way (at once on an origin)."""
+        if self._pulling is not None:
+            await asyncio.shield(self._pulling)
+
+    def deliver(self, packet: av.Packet) -> None:
+        """A packet of the origin's mix, for every listener here."""
+        for track in self.mix.listeners:
+            track.offer(packet)
+
+    async def close(self) -> None:
+        """Stops the mix (and with it the recording and the listeners' tracks) and the
+        captions, or the pull of the origin's mix."""
         self.mix.stop()
         self.transcribe(False)
+        if self.upstream is not None:
+            if self._pulling is not None:
+                self._pulling.cancel()
+            await self.upstream.close()
 
     # -- who is in it ------------------------------------------------------------------------
 
@@ -124,6 +149,8 @@ class Room:
     # -- switches ----------------------------------------------------------------------------
 
     def record(self, on: bool) -> None:
+        if self.upstream is not None:
+            return  # the origin records
         if on and self.mix.recorder is None:
             self.mix.record(Recorder(self.recordings, self.segment_seconds))
         elif not on:
@@ -131,7 +158,7 @@ class Room:
 
     def transcribe(self, on: bool) -> None:
         """While transcripts are off, no audio of the Space reaches a speech engine."""
-        if on and self.mix.on_speech is None:
+        if on and self.mix.on_speech is None and self.upstream is None:
             self.mix.on_speech = self._to_captions
         elif not on:
             self.mix.on_speech = None

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from application.ports import Views
 
-SCHEMA = ("CREATE TABLE IF NOT EXISTS listener_counts (space_id TEXT PRIMARY KEY, "
-          "listeners INTEGER NOT NULL)")
-# For the Space queries: a Space nobody has listened to yet has no row.
-LISTENER_COUNT = ("COALESCE((SELECT p.listeners FROM listener_counts p "
+SCHEMA = ("CREATE TABLE IF NOT EXISTS listeners_present (space_id TEXT NOT NULL, "
+          "node TEXT NOT NULL, listeners INTEGER NOT NULL, PRIMARY KEY (space_id, node))")
+# For the Space queries: the listeners on every media node; none before anyone listened.
+LISTENER_COUNT = ("COALESCE((SELECT SUM(p.listeners) FROM listeners_present p "
                   "WHERE p.space_id = s.id), 0) AS listener_count")
 
 
@@ -19,12 +19,14 @@ def create_table(views: Views) -> None:
 
 
 class PresenceWriter:
-    def __init__(self, views: Views):
-        self.views = views
+    """The listeners of each Space on one media node (`node`)."""
+
+    def __init__(self, views: Views, node: str):
+        self.views, self.node = views, node
 
     def record(self, space_id: str, listeners: int) -> None:
         with self.views.transaction() as cursor:
             cursor.execute(
-                "INSERT INTO listener_counts (space_id, listeners) VALUES (?, ?) "
-                "ON CONFLICT (space_id) DO UPDATE SET listeners = excluded.listeners",
-                (space_id, listeners))
+                "INSERT INTO listeners_present (space_id, node, listeners) VALUES (?, ?, ?) "
+                "ON CONFLICT (space_id, node) DO UPDATE SET listeners = excluded.listeners",
+                (space_id, self.node, listeners))

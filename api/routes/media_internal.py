@@ -29,6 +29,7 @@ class SessionRequest(BaseModel):
     audible: bool = False
     recording: bool = False
     transcripts: bool = False
+    origin: str | None = None  # the origin node's base URL, when this node is an edge
 
 
 class SessionEnd(BaseModel):
@@ -48,7 +49,8 @@ async def open_session(kind: str, body: SessionRequest, system: SystemDep) -> di
                                                     body.transcripts)
         elif kind == "listen":
             session_id, answer = await node.listen(body.space_id, body.host_id, body.user_id,
-                                                   body.offer, body.recording, body.transcripts)
+                                                   body.offer, body.recording, body.transcripts,
+                                                   body.origin)
         else:
             raise Problem(404, "publish or listen")
     except BadOffer as error:

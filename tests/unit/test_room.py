@@ -56,7 +56,7 @@ def test_the_transcription_switch_feeds_one_transcriber_per_speaker_while_on(tmp
         room.transcribe(True)  # on again: new transcribers, as speakers are heard
         room.mix.on_speech("a", silence)
         assert len(frames) == 4 and list(room.transcribers) == ["a"]
-        room.close()
+        await room.close()
         assert room.transcribers == {}
 
     asyncio.run(scenario())

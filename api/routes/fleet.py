@@ -1,0 +1,19 @@
+"""`GET /v1/media/nodes`: the media fleet as operators see it (auditor role)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import Auditor, SystemDep
+from api.problems import Problem
+from infrastructure.media_fleet import MediaFleet
+
+router = APIRouter(prefix="/v1/media", tags=["operations"])
+
+
+@router.get("/nodes")
+def nodes(_: Auditor, system: SystemDep) -> list[dict[str, object]]:
+    """The live media nodes: address, capacity, listeners, and the Spaces each is the origin of."""
+    if not system.settings.media_fleet:
+        raise Problem(404, "This server runs no media fleet (SPACES_MEDIA_FLEET).")
+    return MediaFleet(system.views).overview()
