@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         try:
             yield
         finally:
+            if system.heartbeat:  # drain: leave the fleet first, so nobody new is sent here
+                system.heartbeat.stop()
             if system.stream:
                 system.stream.stop()
             if system.media:

@@ -9,18 +9,21 @@ commands never build it.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
+from uuid import UUID
 
 from api import audit_log, idempotency
 from application.background import BackgroundThread
 from application.ports import Background, MediaGateway, Views, ViewsProgress
 from application.retention import RetentionJob
 from application.spaces import SpacesApplication
+from domain.errors import DomainError
 from infrastructure import transcripts
 from infrastructure.event_store import event_store_env
 from infrastructure.hash_chain import HashChain
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
     from api.stream import StreamHub
     from media.node import MediaNode
 
+log = logging.getLogger(__name__)
 SCHEMA_LOCK = 0x5343_484D  # "SCHM": one process at a time creates tables
 
 
@@ -64,6 +68,7 @@ class System:
     views_waiter: ViewsWaiter | None = None  # ?after= reads wait on it (api/read_your_writes.py)
     media: MediaGateway | None = None  # the node below, or a RemoteMedia for `spaces media`
     node: MediaNode | None = None  # the media node of this process, if it carries audio
+    heartbeat: Background | None = None  # a fleet node's beat (`spaces media` in a fleet)
     background: list[Background] = field(default_factory=list)
 
     @property
@@ -138,7 +143,8 @@ def build(settings: Settings, *, workers: bool | None = None,
     if media == "node":
         system.media = system.node = _media_node(system)
         if settings.media_fleet:
-            system.background.append(_heartbeat(system, system.node))
+            system.heartbeat = _heartbeat(system, system.node)
+            system.background.append(system.heartbeat)
     elif media == "gateway":
         system.media, system.node = _gateway(system)
     feeds_views = settings.feeds_views if workers is None else workers
@@ -215,16 +221,35 @@ def _gateway(system: System) -> tuple[MediaGateway, MediaNode | None]:
     s = system.settings
     token = system.tokens.issue("api", INTERNAL)
     if s.media_fleet:
-        from infrastructure.fleet_media import FleetMedia
-        from infrastructure.media_fleet import MediaFleet
-
-        return FleetMedia(MediaFleet(system.views), token), None
+        return _fleet(system, token), None
     if s.media_url:
         from infrastructure.remote_media import RemoteMedia
 
         return RemoteMedia(s.media_url, token), None
     node = _media_node(system)
     return node, node
+
+
+def _fleet(system: System, token: str) -> MediaGateway:
+    """Places Spaces on the fleet; when a node dies or leaves, the people of each Space it
+    carried are told to reconnect (on the live stream), and a moved origin is recorded."""
+    from infrastructure.fleet_media import FleetMedia
+    from infrastructure.media_fleet import FleetWatch, MediaFleet
+
+    app, live = system.app, system.live
+
+    def moved(space_id: str, from_node: str, to_node: str) -> None:
+        try:
+            app.move_media(UUID(space_id), from_node, to_node)
+        except DomainError as error:  # it ended meanwhile
+            log.info("Space %s moved media nodes but says: %s", space_id, error)
+
+    def lost(space_id: str, node_id: str, was_origin: bool) -> None:
+        live.publish(space_id, "reconnect", {"node": node_id, "origin": was_origin})
+
+    fleet = MediaFleet(system.views, on_moved=moved)
+    system.background.append(FleetWatch(fleet, lost))
+    return FleetMedia(fleet, token)
 
 
 def _heartbeat(system: System, node: MediaNode) -> Background:

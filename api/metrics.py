@@ -56,6 +56,19 @@ class Metrics:
                   registry=self.registry).set_function(lambda: max(
                       (t.lag for room in list(node.rooms.values())
                        for t in list(room.transcribers.values())), default=0.0))
+            Gauge("spaces_media_listeners", "Listeners on this media node",
+                  registry=self.registry).set_function(node.listeners)
+            Gauge("spaces_media_spaces", "Spaces this media node carries audio for",
+                  registry=self.registry).set_function(lambda: len(node.rooms))
+            Gauge("spaces_media_edge_pulls", "Spaces whose mix this node pulls from their origin",
+                  registry=self.registry).set_function(
+                lambda: sum(1 for room in list(node.rooms.values()) if room.upstream))
+            Gauge("spaces_media_packets_pulled", "Mix packets this node pulled from origins",
+                  registry=self.registry).set_function(lambda: sum(
+                      room.upstream.packets for room in list(node.rooms.values()) if room.upstream))
+            Gauge("spaces_media_packets_dropped", "Packets dropped for listeners who fell behind",
+                  registry=self.registry).set_function(lambda: sum(
+                      s.track.dropped for s in list(node.sessions.values()) if s.track))
         self.registry.register(StoppedProjections(system.views))
         if system.settings.kafka_bootstrap:
             self.registry.register(KafkaLag(system))

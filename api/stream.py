@@ -4,8 +4,10 @@ One hub per API process follows the stored events (the store feed) and the short
 (LiveEvents: reactions, presence). For each Space event it loads the Space once and hands
 every viewer of that Space a message; messages meant for one person (a speak request for
 the host, an invitation for the invitee, "you were removed") go to them only. Reactions are
-counted and sent once a second per Space, so a storm of them stays cheap. Captions and
-who is talking (from the media node) pass straight through. Each viewer has
+counted and sent once a second per Space, so a storm of them stays cheap. Captions,
+who is talking (from the media node) and "reconnect" (a media node that carried the
+Space's audio died or left: listeners on it, or everyone if it was the origin, make a new
+offer) pass straight through. Each viewer has
 a small bounded queue: a viewer that stops reading loses old messages, never slows others.
 Message ids are the Space's version, so a reconnecting client resumes with Last-Event-ID.
 """
@@ -169,7 +171,7 @@ class StreamHub:
             return
         if kind == "reaction":
             self._loop.call_soon_threadsafe(self._count_reaction, space_id, payload["emoji"])
-        elif kind in ("caption", "talking"):
+        elif kind in ("caption", "talking", "reconnect"):
             self._loop.call_soon_threadsafe(self._deliver, space_id, Message(kind, payload))
         elif kind == "presence":
             message = Message("listeners", {"count": payload["listeners"]})

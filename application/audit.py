@@ -74,6 +74,8 @@ def _entry(event: Any, host: UUID | None) -> Entry:
         detail = event.scheduled_for.isoformat()
     elif isinstance(event, Space.SpaceCreated):
         detail = f"{event.title!r}, speaker policy {event.speaker_policy}"
+    elif isinstance(event, Space.MediaMoved):
+        detail = f"from media node {event.from_node} to {event.to_node}"
     return Entry(
         version=event.originator_version, at=event.timestamp.isoformat(), action=act.action,
         actor=str(getattr(event, act.actor) if act.actor else host),

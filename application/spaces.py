@@ -281,6 +281,12 @@ class SpacesApplication(CommandApplication):
         space.delete_transcript(reason)
         self._save(space_id, space)
 
+    @command
+    def move_media(self, space_id: UUID, from_node: str, to_node: str) -> None:
+        space = self.space(space_id)
+        space.move_media(from_node, to_node)
+        self._save(space_id, space)
+
     # -- reads from the event store (auditors; never from read models) ---------------------
 
     def space(self, space_id: UUID) -> Space:

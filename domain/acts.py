@@ -38,6 +38,7 @@ ACTS: dict[type, Act] = {
     Space.RecordingStopped: Act("recording_stopped", None, None),
     Space.RecordingDeleted: Act("recording_deleted", None, None),  # by retention
     Space.TranscriptDeleted: Act("transcript_deleted", None, None),  # by retention
+    Space.MediaMoved: Act("media_moved", None, None),  # by the media fleet
     Space.SpaceEnded: Act("space_ended", "ended_by", None),
     Block.Blocked: Act("account_blocked", "blocker_id", "blocked_id"),
     Block.Unblocked: Act("account_unblocked", "blocker_id", "blocked_id"),

@@ -58,6 +58,7 @@ class Space(FlatCopy, Aggregate):
     RecordingStopped: ClassVar[type[Any]]
     RecordingDeleted: ClassVar[type[Any]]
     TranscriptDeleted: ClassVar[type[Any]]
+    MediaMoved: ClassVar[type[Any]]
 
     @classmethod
     def create(
@@ -420,6 +421,19 @@ class Space(FlatCopy, Aggregate):
     @event("TranscriptDeleted", topic="spaces:TranscriptDeleted")
     def _transcript_deleted(self, reason: str) -> None:
         self.transcript_deleted = True
+
+    # -- where its audio lives -------------------------------------------------------------
+
+    def move_media(self, from_node: str, to_node: str) -> None:
+        """Not a person's command: the Space's origin media node died or left, and the fleet
+        placed it on another. The history says so."""
+        self._require_not_ended()
+        if from_node != to_node:
+            self._media_moved(from_node=from_node, to_node=to_node)
+
+    @event("MediaMoved", topic="spaces:MediaMoved")
+    def _media_moved(self, from_node: str, to_node: str) -> None:
+        pass  # the audio moved; nothing in the room changed
 
     # -- rules shared by the commands ------------------------------------------------------
 

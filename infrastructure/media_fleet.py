@@ -23,7 +23,11 @@ SCHEMA = (
     "heartbeat_at TIMESTAMPTZ NOT NULL, draining BOOLEAN NOT NULL DEFAULT FALSE)",
     "CREATE TABLE IF NOT EXISTS space_placements (space_id TEXT PRIMARY KEY, "
     "origin TEXT NOT NULL, placed_at TIMESTAMPTZ NOT NULL)",
+    # every node that has carried listeners of a Space (the origin and its edges)
+    "CREATE TABLE IF NOT EXISTS space_nodes (space_id TEXT NOT NULL, node_id TEXT NOT NULL, "
+    "PRIMARY KEY (space_id, node_id))",
 )
+WATCH_SECONDS = 0.5
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 1.0
 DEAD_AFTER_SECONDS = 3 * HEARTBEAT_SECONDS
@@ -50,8 +54,10 @@ def create_tables(views: Views) -> None:
 
 
 class MediaFleet:
-    def __init__(self, views: Views):
+    def __init__(self, views: Views,
+                 on_moved: Callable[[str, str, str], None] | None = None):
         self.views = views
+        self.on_moved = on_moved  # (space_id, from node, to node): once per move
 
     # -- a node's own record -----------------------------------------------------------------
 
@@ -95,8 +101,10 @@ class MediaFleet:
                                (space_id, nodes[0].node_id))
             else:  # its origin died: move it, unless another caller has moved it already
                 cursor.execute("UPDATE space_placements SET origin = ?, placed_at = now() "
-                               "WHERE space_id = ? AND origin = ?",
+                               "WHERE space_id = ? AND origin = ? RETURNING space_id",
                                (nodes[0].node_id, space_id, placed["origin"]))
+                if cursor.fetchone() is not None and self.on_moved is not None:
+                    self.on_moved(space_id, placed["origin"], nodes[0].node_id)
         chosen = self.views.row("SELECT origin FROM space_placements WHERE space_id = ?",
                                 (space_id,))
         assert chosen is not None
@@ -116,7 +124,17 @@ class MediaFleet:
         with self.views.transaction() as cursor:
             cursor.execute("UPDATE media_nodes SET load = load + 1 WHERE node_id = ?",
                            (edge.node_id,))
+            cursor.execute("INSERT INTO space_nodes (space_id, node_id) VALUES (?, ?) "
+                           "ON CONFLICT DO NOTHING", (space_id, edge.node_id))
         return edge, origin
+
+    def spaces_on(self, node_id: str) -> dict[str, bool]:
+        """The Spaces whose audio the node carried: Space -> whether it was their origin."""
+        carried = {r["space_id"]: False for r in self.views.rows(
+            "SELECT space_id FROM space_nodes WHERE node_id = ?", (node_id,))}
+        carried.update({r["space_id"]: True for r in self.views.rows(
+            "SELECT space_id FROM space_placements WHERE origin = ?", (node_id,))})
+        return carried
 
     def overview(self) -> list[dict[str, object]]:
         """Every live node with its load and the Spaces it is the origin of."""
@@ -130,6 +148,7 @@ class MediaFleet:
         """The Space has ended: it is placed nowhere."""
         with self.views.transaction() as cursor:
             cursor.execute("DELETE FROM space_placements WHERE space_id = ?", (space_id,))
+            cursor.execute("DELETE FROM space_nodes WHERE space_id = ?", (space_id,))
 
 
 class Heartbeat(BackgroundThread):
@@ -155,3 +174,25 @@ class Heartbeat(BackgroundThread):
             self.fleet.leave(self.node_id)
         except Exception:
             log.exception("media node %s could not leave the fleet", self.node_id)
+
+
+class FleetWatch(BackgroundThread):
+    """Notices media nodes that die or leave; for each Space whose audio one carried, says
+    so (`on_lost(space_id, node_id, was_origin)`), so that its people reconnect."""
+
+    def __init__(self, fleet: MediaFleet, on_lost: Callable[[str, str, bool], None]):
+        super().__init__("media-fleet-watch")
+        self.fleet, self.on_lost = fleet, on_lost
+
+    def run(self) -> None:
+        known: set[str] | None = None
+        while not self._stopped.wait(0 if known is None else WATCH_SECONDS):
+            try:
+                live = {n.node_id for n in self.fleet.nodes()}
+                for node_id in (known or set()) - live:
+                    log.warning("media node %s is gone", node_id)
+                    for space_id, was_origin in self.fleet.spaces_on(node_id).items():
+                        self.on_lost(space_id, node_id, was_origin)
+                known = live
+            except Exception:
+                log.exception("the media fleet watch missed a round")

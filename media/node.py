@@ -19,7 +19,6 @@ import av
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
 from application.ports import MediaFull
-from infrastructure.remote_media import RemoteMedia
 from media.room import Caption, Captioning, Presence, Room, Talking
 from media.rtp_tap import tap
 from media.sdp import BadOffer, check_offer
@@ -62,6 +61,7 @@ class MediaNode:
     async def publish(self, space_id: str, host_id: str, user_id: str, offer: str,
                       audible: bool, recording: bool = False,
                       transcripts: bool = False) -> tuple[str, str]:
+        await self._drop_stale_room(space_id, None)
         room = self._room(space_id, host_id, recording, transcripts)
         with room.held_open():  # the old session leaving must not close the room
             for old in [s for s in room.sessions.values()
@@ -85,6 +85,7 @@ class MediaNode:
                      offer: str, recording: bool = False,
                      transcripts: bool = False, origin: str | None = None) -> tuple[str, str]:
         """`origin`: the base URL of the Space's origin node, when this node is an edge."""
+        await self._drop_stale_room(space_id, origin)
         room = self._room(space_id, host_id, recording, transcripts, origin)
         with room.held_open():
             try:
@@ -209,9 +210,15 @@ class MediaNode:
             if room is not None and room.upstream is upstream:
                 asyncio.ensure_future(self.close_room(space_id))
 
-        upstream = Upstream(space_id, host_id, RemoteMedia(origin, self.internal_token),
-                            deliver, lost)
+        upstream = Upstream(space_id, host_id, origin, self.internal_token, deliver, lost)
         return upstream
+
+    async def _drop_stale_room(self, space_id: str, origin: str | None) -> None:
+        """A room that pulls from another origin than the Space has now (it moved), or
+        pulls although this node has become the origin, is closed before a new session."""
+        room = self.rooms.get(space_id)
+        if room is not None and (room.upstream.origin_url if room.upstream else None) != origin:
+            await self.close_room(space_id)
 
     def listeners(self) -> int:
         return sum(1 for s in self.sessions.values() if s.role == "listener")

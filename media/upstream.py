@@ -18,9 +18,11 @@ log = logging.getLogger(__name__)
 
 
 class Upstream:
-    def __init__(self, space_id: str, host_id: str, origin: RemoteMedia,
+    def __init__(self, space_id: str, host_id: str, origin_url: str, token: str,
                  deliver: Callable[[av.Packet], None], on_lost: Callable[[], None]):
-        self.space_id, self.host_id, self.origin = space_id, host_id, origin
+        self.space_id, self.host_id = space_id, host_id
+        self.origin_url = origin_url
+        self.origin = RemoteMedia(origin_url, token)
         self.deliver = deliver  # each packet of the mix, to every listener here
         self.on_lost = on_lost  # the origin stopped sending (it ended the session, or died)
         self.packets = 0

@@ -248,6 +248,7 @@ function follow() {
     room.captions[line.line_id] = line;  // partial lines are replaced in place by their final text
     render();
   });
+  stream.addEventListener("reconnect", (event) => reconnect(JSON.parse(event.data)));
   stream.addEventListener("removed", () => { leaveAudio(); stream.close(); room.ended = true; say("You were removed from this Space."); });
   stream.addEventListener("ended", async (event) => {
     leaveAudio(); stream.close(); room.ended = true;
@@ -317,17 +318,33 @@ function stopListening() {
   render();
 }
 
+async function publish(microphone) {
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  microphone.getTracks().forEach((track) => pc.addTrack(track, microphone));
+  for (let i = 0; i < 9; i++) pc.addTransceiver("audio", { direction: "recvonly" });  // the other speakers
+  pc.addEventListener("track", (event) => play(new MediaStream([event.track])));
+  room.speaking = { pc, microphone };
+  room.speaking.location = await act(negotiate(pc, `/v1/spaces/${room.id}/audio/publish`));
+}
+
 async function unmute() {
-  if (!room.speaking) {
-    const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
-    const pc = new RTCPeerConnection({ iceServers: [] });
-    microphone.getTracks().forEach((track) => pc.addTrack(track, microphone));
-    for (let i = 0; i < 9; i++) pc.addTransceiver("audio", { direction: "recvonly" });  // the other speakers
-    pc.addEventListener("track", (event) => play(new MediaStream([event.track])));
-    room.speaking = { pc, microphone };
-    room.speaking.location = await act(negotiate(pc, `/v1/spaces/${room.id}/audio/publish`));
-  }
+  if (!room.speaking) await publish(await navigator.mediaDevices.getUserMedia({ audio: true }));
   await act(api(`/v1/spaces/${room.id}/speakers/${me()}/unmute`, { method: "POST" }));
+}
+
+// A media node that carried this Space's audio died or left: whoever it served (everyone, if
+// it was the Space's origin) offers again and lands on a live node. A session's id names its node.
+async function reconnect({ node, origin }) {
+  const served = (audio) => audio && (origin || (audio.location || "").split("/").pop().split(".")[0] === node);
+  if (served(room.speaking)) {
+    const { pc, microphone } = room.speaking;
+    pc.close();
+    await publish(microphone);
+  }
+  if (served(room.listening)) {
+    stopListening();
+    await listen();
+  }
 }
 
 function leaveAudio() {

@@ -15,6 +15,7 @@ from infrastructure.media_fleet import MediaFleet, create_tables
 from infrastructure.pg_views import PostgresViewDatabase
 from tests.integration.faults import eventually
 from tests.peers import ToneTrack, connect
+from tests.stream_watcher import Watcher
 from tests.support import Server, free_port, register, spaces
 
 LOW, HIGH = 440.0, 1250.0
@@ -106,4 +107,102 @@ def test_a_space_spills_over_three_nodes_and_every_listener_hears_both_speakers(
     finally:
         api.stop()
         for node in nodes:
+            node.stop()
+
+
+class Person:
+    """A web client's audio: one session, and a new offer when the stream says its media
+    node is gone (as the web client does by itself)."""
+
+    def __init__(self, web: httpx.AsyncClient, base: str, who, tone: float | None = None):
+        self.web, self.base, self.who, self.tone = web, base, who, tone
+        self.stream = Watcher(web, f"{base}/stream", who.token)
+        self.node = ""
+        self.handled = 0  # reconnect messages read
+        self.rejoined = 0
+
+    async def join(self) -> None:
+        kind = "publish" if self.tone else "listen"
+        self.pc, self.ears, answered = await connect(
+            self.web, f"{self.base}/audio/{kind}", self.who.token,
+            ToneTrack(self.tone) if self.tone else None)
+        assert answered.status_code == 201, answered.text
+        self.node = answered.headers["location"].rsplit("/", 1)[-1].split(".")[0]
+
+    async def rejoin_when_told(self) -> None:
+        for _ in range(600):
+            told = [m["data"] for m in self.stream.messages if m["event"] == "reconnect"]
+            new, self.handled = told[self.handled:], len(told)
+            if any(t["origin"] or t["node"] == self.node for t in new):
+                await self.pc.close()
+                await self.join()
+                self.rejoined += 1
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"never told to reconnect: {self.stream.kinds()}")
+
+
+def test_when_an_edge_or_the_origin_dies_everyone_hears_the_space_again(database_url, tmp_path):
+    env = {"SPACES_DATABASE_URL": database_url, "SPACES_SECRET": "fleet",
+           "SPACES_MEDIA_FLEET": "true"}
+    # node0 becomes the origin (all equally idle, first by name), node1 an edge; node2 is
+    # big enough to take everyone once the other two have died
+    capacities = {"node0": 2, "node1": 2, "node2": 10}
+    nodes = {name: Server(tmp_path / name, {**env, "SPACES_MEDIA_NODE_ID": name,
+                                            "SPACES_MEDIA_CAPACITY": str(capacity)},
+                          command="media", port=free_port())
+             for name, capacity in capacities.items()}
+    api = Server(tmp_path / "api", env)
+    try:
+        for node in nodes.values():
+            node.start()
+        http = api.start()
+        assert eventually(lambda: fleet_nodes(database_url) == 3, timeout=10)
+        host = register(http, "host")
+        fans = [register(http, f"fan{i}") for i in range(4)]
+        space = http.post("/v1/spaces", json={"title": "Survives"}, headers=host.auth).json()["id"]
+        base = f"/v1/spaces/{space}"
+        http.post(f"{base}/launch", headers=host.auth)
+        http.post(f"{base}/speakers/{host.id}/unmute", headers=host.auth)
+        token = spaces("auditor-token", "ann", data_dir=api.data_dir, env=env).strip()
+        auditor = {"Authorization": f"Bearer {token}"}
+
+        async def everyone_hears(people: list[Person]) -> None:
+            await asyncio.sleep(1.0)
+            start = time.monotonic()
+            await asyncio.sleep(1.0)
+            for person in people:
+                assert person.ears.level_at(LOW, start) > 0.02, person.who.handle
+
+        async def scenario() -> None:
+            async with httpx.AsyncClient(base_url=api.url, timeout=20) as web:
+                speaker = Person(web, base, host, LOW)
+                listeners = [Person(web, base, fan) for fan in fans]
+                for person in [speaker, *listeners]:
+                    await person.join()
+                await everyone_hears(listeners)
+
+                origin = speaker.node
+                edge = next(p.node for p in listeners if p.node != origin)
+                on_edge = [p for p in listeners if p.node == edge]
+                nodes[edge].process.kill()  # SIGKILL an edge
+                await asyncio.gather(*(p.rejoin_when_told() for p in on_edge))
+                assert all(p.node not in ("", edge) for p in on_edge)
+                await everyone_hears(listeners)
+
+                nodes[origin].process.kill()  # SIGKILL the origin
+                await asyncio.gather(*(p.rejoin_when_told() for p in [speaker, *listeners]))
+                assert speaker.node != origin
+                await everyone_hears(listeners)
+                history = (await web.get(f"/v1/audit/spaces/{space}/history",
+                                         headers=auditor)).json()
+                moved = [e["data"] for e in history if e["event"] == "MediaMoved"]
+                assert moved == [{"from_node": origin, "to_node": speaker.node}]
+                for person in [speaker, *listeners]:
+                    await person.pc.close()
+
+        asyncio.run(asyncio.wait_for(scenario(), timeout=120))
+    finally:
+        api.stop()
+        for node in nodes.values():
             node.stop()
