@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.peers import ToneTrack  # noqa: E402
 from tests.support import Server  # noqa: E402
 
 
@@ -73,3 +75,37 @@ def run_wrk(url: str, lua: Path, seconds: int, connections: int) -> dict[str, fl
     figures["errors"] = float(errors.group(1)) if errors else 0.0
     figures["requests"] = float(re.search(r"(\d+) requests in", out).group(1))
     return figures
+
+
+BURST_HZ = 2000.0
+
+
+class BurstTrack(ToneTrack):
+    """Speaker 0: a 100 ms tone burst every 500 ms; remembers when each burst left."""
+
+    def __init__(self) -> None:
+        super().__init__(BURST_HZ, level=0.5)
+        self.onsets: list[float] = []
+
+    async def recv(self):
+        frame = await super().recv()
+        position = (self.sent - 1) % 25  # frames within a 500 ms period
+        if position >= 5:
+            frame = self._silence(frame)
+        elif position == 0:
+            self.onsets.append(time.monotonic())
+        return frame
+
+    @staticmethod
+    def _silence(frame):
+        frame.planes[0].update(bytes(frame.planes[0].buffer_size))
+        return frame
+
+
+def latencies(sent: list[float], heard: list[float]) -> list[float]:
+    out = []
+    for moment in heard:
+        before = [s for s in sent if s <= moment]
+        if before and moment - before[-1] < 0.4:
+            out.append((moment - before[-1]) * 1000)
+    return out

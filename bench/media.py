@@ -25,35 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
-from harness import p99  # noqa: E402
+from harness import BURST_HZ, BurstTrack, latencies, p99  # noqa: E402
 
 from media.opus import OpusDecoder  # noqa: E402
 from media.rtp_tap import tap  # noqa: E402
 from tests.peers import ToneTrack  # noqa: E402
-
-BURST_HZ = 2000.0
-
-
-class BurstTrack(ToneTrack):
-    """Speaker 0: a 100 ms tone burst every 500 ms; remembers when each burst left."""
-
-    def __init__(self) -> None:
-        super().__init__(BURST_HZ, level=0.5)
-        self.onsets: list[float] = []
-
-    async def recv(self):
-        frame = await super().recv()
-        position = (self.sent - 1) % 25  # frames within a 500 ms period
-        if position >= 5:
-            frame = self._silence(frame)
-        elif position == 0:
-            self.onsets.append(time.monotonic())
-        return frame
-
-    @staticmethod
-    def _silence(frame):
-        frame.planes[0].update(bytes(frame.planes[0].buffer_size))
-        return frame
 
 
 class Node:
@@ -110,15 +86,6 @@ class Probe:
         if loud and self.quiet >= 5:
             self.onsets.append(time.monotonic())
         self.quiet = 0 if loud else self.quiet + 1
-
-
-def latencies(sent: list[float], heard: list[float]) -> list[float]:
-    out = []
-    for moment in heard:
-        before = [s for s in sent if s <= moment]
-        if before and moment - before[-1] < 0.4:
-            out.append((moment - before[-1]) * 1000)
-    return out
 
 
 async def measure(mode: str, listeners: int, seconds: float) -> dict:

@@ -41,3 +41,15 @@ def test_the_transcripts_benchmark_reports_word_error_rate_and_cost(tmp_path):
     found = json.loads(figures.read_text())
     assert found["wer_words"] > 0 and found["wer"] >= 0 and found["wer_without_lead"] >= 0
     assert found["rtf_1_speakers"] > 0
+
+
+def test_the_nodes_benchmark_compares_a_fleet_with_one_node_and_times_failovers(servers, tmp_path):
+    figures = tmp_path / "nodes.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench/nodes.py"), "--quick",
+                           "--json", str(figures)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    measured = json.loads(figures.read_text())
+    for key in ("listeners_per_core", "edge_hop_ms_p50", "edge_failover_s", "origin_failover_s",
+                "all_heard"):
+        assert key in measured, measured
+    assert measured["edge_failover_s"] != float("inf") and measured["origin_failover_s"] != float("inf")
