@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from media.opus import OpusDecoder  # noqa: E402
 from tests.peers import ToneTrack  # noqa: E402
 from tests.support import Server  # noqa: E402
 
@@ -78,6 +80,7 @@ def run_wrk(url: str, lua: Path, seconds: int, connections: int) -> dict[str, fl
 
 
 BURST_HZ = 2000.0
+STEADY_HZ = 440.0
 
 
 class BurstTrack(ToneTrack):
@@ -109,3 +112,23 @@ def latencies(sent: list[float], heard: list[float]) -> list[float]:
         if before and moment - before[-1] < 0.4:
             out.append((moment - before[-1]) * 1000)
     return out
+
+
+class Probe:
+    """A listener that decodes what arrives: when each burst begins, and how many packets
+    carry the steady tone too."""
+
+    def __init__(self) -> None:
+        self.decoder = OpusDecoder()
+        self.onsets: list[float] = []
+        self.quiet = 0
+        self.steady = 0
+
+    def on_packet(self, payload: bytes, _timestamp: int, _sequence: int) -> None:
+        samples = self.decoder.decode(payload)
+        spectrum = np.abs(np.fft.rfft(samples)) / len(samples)
+        loud = spectrum[int(BURST_HZ / 50)] > 0.05
+        if loud and self.quiet >= 5:
+            self.onsets.append(time.monotonic())
+        self.quiet = 0 if loud else self.quiet + 1
+        self.steady += spectrum[int(STEADY_HZ / 50)] > 0.02

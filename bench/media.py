@@ -19,15 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
-from harness import BURST_HZ, BurstTrack, latencies, p99  # noqa: E402
+from harness import BurstTrack, Probe, latencies, p99  # noqa: E402
 
-from media.opus import OpusDecoder  # noqa: E402
 from media.rtp_tap import tap  # noqa: E402
 from tests.peers import ToneTrack  # noqa: E402
 
@@ -69,23 +66,6 @@ async def join(node: Node, role: str, track=None, on_packet=None) -> RTCPeerConn
     answer = await node.ask({"op": role, "sdp": pc.localDescription.sdp})
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
     return pc
-
-
-class Probe:
-    """A listener that decodes what arrives at once and notes when each burst begins."""
-
-    def __init__(self) -> None:
-        self.decoder = OpusDecoder()
-        self.onsets: list[float] = []
-        self.quiet = 0
-
-    def on_packet(self, payload: bytes, _timestamp: int, _sequence: int) -> None:
-        samples = self.decoder.decode(payload)
-        spectrum = np.abs(np.fft.rfft(samples)) / len(samples)
-        loud = spectrum[int(BURST_HZ / 50)] > 0.05
-        if loud and self.quiet >= 5:
-            self.onsets.append(time.monotonic())
-        self.quiet = 0 if loud else self.quiet + 1
 
 
 async def measure(mode: str, listeners: int, seconds: float) -> dict:

@@ -33,6 +33,14 @@ class FleetMedia:
             space_id, host_id, user_id, offer, recording, transcripts, pull_from)
         return f"{edge.node_id}.{session_id}", answer
 
+    async def resume(self, space_id: str, session_id: str, user_id: str | None,
+                     offer: str) -> tuple[str, str | None]:
+        node_id, _, session = session_id.partition(".")
+        node = await asyncio.to_thread(self.fleet.node, node_id)
+        if node is None or not session:
+            return "missing", None
+        return await self._node(node).resume(space_id, session, user_id, offer)
+
     async def end_session(self, space_id: str, session_id: str, user_id: str | None) -> str:
         node_id, _, session = session_id.partition(".")
         node = await asyncio.to_thread(self.fleet.node, node_id)

@@ -30,6 +30,16 @@ class RemoteMedia:
                                    user_id=user_id, offer=offer, recording=recording,
                                    transcripts=transcripts, origin=origin)
 
+    async def resume(self, space_id: str, session_id: str, user_id: str | None,
+                     offer: str) -> tuple[str, str | None]:
+        response = await self._http.post(f"/sessions/{session_id}/resume", json={
+            "space_id": space_id, "user_id": user_id, "offer": offer})
+        if response.status_code == 400:
+            raise BadOffer(response.json()["detail"])
+        response.raise_for_status()
+        resumed = response.json()
+        return resumed["outcome"], resumed["answer"]
+
     async def end_session(self, space_id: str, session_id: str, user_id: str | None) -> str:
         response = await self._http.post(f"/sessions/{session_id}/end",
                                          json={"space_id": space_id, "user_id": user_id})

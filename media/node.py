@@ -102,6 +102,29 @@ class MediaNode:
         room.add_listener(session)
         return session.id, answer
 
+    async def resume(self, space_id: str, session_id: str, user_id: str | None,
+                     offer: str) -> tuple[str, str | None]:
+        """A listener's new offer for the session it has (its network changed): a new
+        connection, the same session, its place in the room and presence kept. Answers
+        ("resumed", the SDP answer), or ("missing" | "forbidden", None)."""
+        session = self.sessions.get(session_id)
+        if session is None or session.space_id != space_id or session.role != "listener":
+            return "missing", None
+        if session.user_id is not None and session.user_id != user_id:
+            return "forbidden", None
+        room = self.rooms[space_id]
+        mix = PacketTrack()
+        fresh = Session(session.id, space_id, session.user_id, "listener", self._peer(), mix)
+        fresh.pc.addTrack(mix)
+        answer = await self._answer(room, fresh, offer)
+        if self.sessions.get(session_id) is not session:  # it ended meanwhile
+            await fresh.pc.close()
+            return "missing", None
+        self.sessions[session_id] = fresh
+        room.replace(session, fresh)
+        await session.pc.close()
+        return "resumed", answer
+
     async def leave(self, session_id: str) -> None:
         session = self.sessions.pop(session_id, None)
         if session is None:
@@ -251,7 +274,8 @@ class MediaNode:
 
         @session.pc.on("connectionstatechange")
         async def on_state() -> None:
-            if session.pc.connectionState in ("failed", "closed"):
+            resumed = self.sessions.get(session.id) not in (session, None)
+            if session.pc.connectionState in ("failed", "closed") and not resumed:
                 await self.leave(session.id)
 
         return session.pc.localDescription.sdp

@@ -126,6 +126,15 @@ class Room:
         self.sessions[session.id] = session
         self._presence("joined", session.user_id)
 
+    def replace(self, old: Session, new: Session) -> None:
+        """A listener's session on a new connection: the mix goes to its new track; presence
+        does not change."""
+        assert old.track is not None and new.track is not None
+        self.mix.listeners.discard(old.track)
+        old.track.end()
+        self.mix.listeners.add(new.track)
+        self.sessions[new.id] = new
+
     def remove(self, session: Session) -> None:
         """A listener stops hearing the mix; a speaker's last session takes their voice out
         of it. The others' slots are assigned again."""

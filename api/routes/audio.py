@@ -76,6 +76,29 @@ async def listen(space_id: str, request: Request, caller: OptionalCaller, system
     return _answered(space_id, session_id, answer)
 
 
+@router.patch("/sessions/{session_id}", openapi_extra=SDP_BODY,
+              responses={200: {"content": {SDP: {}}, "description": "the SDP answer"}})
+async def resume(space_id: str, session_id: str, request: Request, caller: OptionalCaller,
+                 system: SystemDep) -> Response:
+    """A listener whose network changed sends a new offer to its session's Location (as
+    WHIP/WHEP allow, RFC 9725 §4.3; aiortc has no ICE restart): a new connection, the same
+    session, no new join."""
+    space = system.app.space(parse_id(space_id))
+    user = caller.account_id if caller else None
+    space.check_can_listen(user, user is not None and system.app.blocks(space.host_id, user))
+    offer = await _offer(request, system, str(user) if user else None)
+    try:
+        outcome, answer = await system.audio.resume(space_id, session_id,
+                                                    caller.subject if caller else None, offer)
+    except BadOffer as error:
+        raise Problem(400, str(error)) from None
+    if outcome == "forbidden":
+        raise Problem(403, "Only the person in this session can resume it.")
+    if outcome != "resumed" or answer is None:
+        raise Problem(404, "No listening session has this address (it may have ended).")
+    return Response(answer, media_type=SDP)
+
+
 @router.delete("/sessions/{session_id}", status_code=204)
 async def leave(space_id: str, session_id: str, caller: OptionalCaller,
                 system: SystemDep) -> Response:

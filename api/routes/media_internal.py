@@ -60,6 +60,22 @@ async def open_session(kind: str, body: SessionRequest, system: SystemDep) -> di
     return {"session_id": session_id, "answer": answer}
 
 
+class SessionResume(BaseModel):
+    space_id: str
+    user_id: str | None
+    offer: str
+
+
+@router.post("/sessions/{session_id}/resume")
+async def resume_session(session_id: str, body: SessionResume, system: SystemDep) -> dict:
+    try:
+        outcome, answer = await system.audio.resume(body.space_id, session_id, body.user_id,
+                                                    body.offer)
+    except BadOffer as error:
+        raise Problem(400, str(error)) from None
+    return {"outcome": outcome, "answer": answer}
+
+
 @router.post("/sessions/{session_id}/end")
 async def end_session(session_id: str, body: SessionEnd, system: SystemDep) -> dict:
     return {"outcome": await system.audio.end_session(body.space_id, session_id, body.user_id)}

@@ -9,8 +9,9 @@ import time
 import av
 import httpx
 import numpy as np
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from tests.peers import ToneTrack, connect
+from tests.peers import Ears, ToneTrack, connect
 from tests.support import Server, assert_problem, register, spaces
 
 LOW, HIGH = 440.0, 1250.0
@@ -244,5 +245,45 @@ def test_an_account_wide_block_ends_the_blocked_persons_listening(server):
             assert_problem(again, 403, "blocked")
             for closing in (pc, again_pc):
                 await closing.close()
+
+    run(scenario())
+
+
+def test_a_listener_whose_network_changed_resumes_its_session_with_a_new_offer(server):
+    http = server.start()
+    host, fan, other = register(http, "host"), register(http, "fan"), register(http, "other")
+    space = http.post("/v1/spaces", json={"title": "Blip"}, headers=host.auth).json()["id"]
+    base = f"/v1/spaces/{space}"
+    http.post(f"{base}/launch", headers=host.auth)
+    http.post(f"{base}/speakers/{host.id}/unmute", headers=host.auth)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as web:
+            host_pc, _, _ = await connect(web, f"{base}/audio/publish", host.token, ToneTrack(LOW))
+            old_pc, old_ears, listening = await connect(web, f"{base}/audio/listen", fan.token)
+            location = listening.headers["location"]
+            await listen_for(1.0)
+            count = http.get(base).json()["listener_count"]
+
+            pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+            pc.addTransceiver("audio", direction="recvonly")
+            ears = Ears()
+            pc.on("track", lambda track: asyncio.ensure_future(ears.consume(track)))
+            await pc.setLocalDescription(await pc.createOffer())
+            sdp = {"Content-Type": "application/sdp"}
+            assert_problem(await web.patch(location, content=pc.localDescription.sdp,
+                                           headers={**sdp, "Authorization": f"Bearer {other.token}"}), 403)
+            resumed = await web.patch(location, content=pc.localDescription.sdp,
+                                      headers={**sdp, "Authorization": f"Bearer {fan.token}"})
+            assert resumed.status_code == 200, resumed.text
+            await pc.setRemoteDescription(RTCSessionDescription(resumed.text, "answer"))
+            await asyncio.wait_for(old_ears.ended.wait(), timeout=5.0)  # the old connection is done
+            start = await listen_for(0.8)
+            await listen_for(1.0)
+            assert abs(ears.dominant(start) - LOW) < 10
+            assert http.get(base).json()["listener_count"] == count  # no new join
+            assert (await web.delete(location, headers=fan.auth)).status_code == 204
+            for each in (host_pc, old_pc, pc):
+                await each.close()
 
     run(scenario())
