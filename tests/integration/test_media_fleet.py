@@ -4,10 +4,12 @@ processes on 127.0.0.1, with capacities small enough that one Space spills onto 
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 import time
 from pathlib import Path
 
+import av
 import httpx
 import psycopg
 
@@ -144,7 +146,8 @@ class Person:
 
 def test_when_an_edge_or_the_origin_dies_everyone_hears_the_space_again(database_url, tmp_path):
     env = {"SPACES_DATABASE_URL": database_url, "SPACES_SECRET": "fleet",
-           "SPACES_MEDIA_FLEET": "true"}
+           "SPACES_MEDIA_FLEET": "true", "SPACES_RECORDINGS_DIR": str(tmp_path / "recordings"),
+           "SPACES_RECORDING_SEGMENT_SECONDS": "1"}
     # node0 becomes the origin (all equally idle, first by name), node1 an edge; node2 is
     # big enough to take everyone once the other two have died
     capacities = {"node0": 2, "node1": 2, "node2": 10}
@@ -162,6 +165,7 @@ def test_when_an_edge_or_the_origin_dies_everyone_hears_the_space_again(database
         fans = [register(http, f"fan{i}") for i in range(4)]
         space = http.post("/v1/spaces", json={"title": "Survives"}, headers=host.auth).json()["id"]
         base = f"/v1/spaces/{space}"
+        http.patch(base, json={"recording": True}, headers=host.auth)
         http.post(f"{base}/launch", headers=host.auth)
         http.post(f"{base}/speakers/{host.id}/unmute", headers=host.auth)
         token = spaces("auditor-token", "ann", data_dir=api.data_dir, env=env).strip()
@@ -180,6 +184,7 @@ def test_when_an_edge_or_the_origin_dies_everyone_hears_the_space_again(database
                 listeners = [Person(web, base, fan) for fan in fans]
                 for person in [speaker, *listeners]:
                     await person.join()
+                recorded_from = time.monotonic()
                 await everyone_hears(listeners)
 
                 origin = speaker.node
@@ -191,15 +196,28 @@ def test_when_an_edge_or_the_origin_dies_everyone_hears_the_space_again(database
                 await everyone_hears(listeners)
 
                 nodes[origin].process.kill()  # SIGKILL the origin
+                killed = time.monotonic()
                 await asyncio.gather(*(p.rejoin_when_told() for p in [speaker, *listeners]))
+                recording_again = time.monotonic()
                 assert speaker.node != origin
                 await everyone_hears(listeners)
                 history = (await web.get(f"/v1/audit/spaces/{space}/history",
                                          headers=auditor)).json()
                 moved = [e["data"] for e in history if e["event"] == "MediaMoved"]
                 assert moved == [{"from_node": origin, "to_node": speaker.node}]
+                await web.post(f"{base}/end", headers=host.auth)
+                ended = time.monotonic()
                 for person in [speaker, *listeners]:
                     await person.pc.close()
+                # The new origin records on in new segments: the crash lost at most the one
+                # segment (1 s) it was writing, besides the time nobody was on the origin.
+                await asyncio.sleep(1.0)
+                recording = await web.get(f"{base}/recording", headers=host.auth)
+                assert recording.status_code == 200, recording.text
+                with av.open(io.BytesIO(recording.content)) as container:
+                    seconds = sum(f.samples for f in container.decode(audio=0)) / 48_000
+                expected = (killed - recorded_from) + (ended - recording_again)
+                assert seconds >= expected - 1.0 - 0.5, (seconds, expected)
 
         asyncio.run(asyncio.wait_for(scenario(), timeout=120))
     finally:
