@@ -17,7 +17,8 @@ DEVIATIONS = {
     "ensure_resource_availability": "the stateful phase links a new Space to invitations of "
     "made-up user ids; the 404 there names the unknown user, not the Space",
 }
-NO_SDP = "audio/(publish|listen)$"  # schemathesis cannot write SDP; the media tests offer real SDP
+# schemathesis cannot write SDP; the media tests offer real SDP (resuming a session too)
+NO_SDP = "audio/(publish|listen)$|^PATCH .*/audio/sessions/"
 
 
 def schemathesis(url: str, token: str, *paths: str) -> subprocess.CompletedProcess:
@@ -35,7 +36,8 @@ def test_schemathesis_finds_nothing_the_openapi_document_does_not_say(tmp_path):
     http = server.start()
     try:
         user = register(http, "tester")
-        done = schemathesis(server.url, user.token, "--exclude-path-regex", f"{NO_SDP}|^/v1/audit")
+        done = schemathesis(server.url, user.token, "--exclude-name-regex",
+                            f"{NO_SDP}|^[A-Z]+ /v1/audit")
         assert done.returncode == 0, done.stdout[-6000:]
         auditor = spaces("auditor-token", "ann", data_dir=server.data_dir).strip()
         done = schemathesis(server.url, auditor, "--include-path-regex", "^/v1/audit")
