@@ -30,6 +30,7 @@ from infrastructure.hash_chain import HashChain
 from infrastructure.kafka_events_tail import KafkaEventsTail
 from infrastructure.live import LiveEvents
 from infrastructure.log_follower import LogFollower
+from infrastructure.pg_live import LiveThroughPostgres
 from infrastructure.rate_limit import RateLimiter
 from infrastructure.settings import Settings, Topology
 from infrastructure.store_notifications import StoreNotifications
@@ -139,7 +140,8 @@ def build(settings: Settings, *, workers: bool | None = None,
     system.background.append(system.store_feed)
     if settings.database_url:
         system.notifications = StoreNotifications(app, settings.database_url)
-        system.background.append(system.notifications)
+        system.background += [system.notifications,
+                              LiveThroughPostgres(settings.database_url, system.live)]
     if media == "node":
         system.media = system.node = _media_node(system)
         if settings.media_fleet:
@@ -211,7 +213,7 @@ def _through_kafka(system: System, feeds_views: bool) -> None:
     if feeds_views:
         system.background += [relay(system), projection_worker(system)]
     live_to_kafka = LiveToKafka(s.kafka_bootstrap, s.kafka_live_prefix, s.kafka_partitions)
-    system.live.subscribe(live_to_kafka)
+    system.live.subscribe(live_to_kafka, outbound=True)
     system.background.append(live_to_kafka)
 
 
@@ -271,9 +273,8 @@ def _media_node(system: System) -> MediaNode:
     presence, live = PresenceWriter(system.views, s.node_id), system.live
 
     def on_presence(space_id: str, listeners: int, change: str, user_id: str | None) -> None:
-        presence.record(space_id, listeners)
-        live.publish(space_id, "presence",
-                     {"listeners": listeners, "change": change, "user_id": user_id})
+        live.publish(space_id, "presence", {"listeners": presence.record(space_id, listeners),
+                                            "change": change, "user_id": user_id})
 
     def on_caption(space_id: str, line: dict[str, Any]) -> None:
         if line["final"]:

@@ -1,7 +1,9 @@
 """In-process delivery of short-lived events (reactions, presence) to whoever listens.
 
 These are not aggregate events: they are never stored. The live stream of a Space
-subscribes here; with Kafka configured they also go to their own topics.
+subscribes here. Outbound listeners carry what this process publishes elsewhere (to the
+other processes of a deployment, to Kafka's topics); what arrives from another process is
+published here again for this process's own listeners only.
 """
 
 from __future__ import annotations
@@ -15,18 +17,21 @@ Listener = Callable[[str, str, dict[str, Any]], None]  # (space_id, kind, payloa
 
 class LiveEvents:
     def __init__(self) -> None:
-        self._listeners: list[Listener] = []
+        self._listeners: list[tuple[Listener, bool]] = []  # (listener, outbound)
         self._lock = threading.Lock()
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
+    def subscribe(self, listener: Listener, outbound: bool = False) -> Callable[[], None]:
+        entry = (listener, outbound)
         with self._lock:
-            self._listeners.append(listener)
-        return lambda: self._unsubscribe(listener)
+            self._listeners.append(entry)
+        return lambda: self._unsubscribe(entry)
 
-    def publish(self, space_id: str, kind: str, payload: dict[str, Any]) -> None:
-        for listener in list(self._listeners):
-            listener(space_id, kind, payload)
+    def publish(self, space_id: str, kind: str, payload: dict[str, Any],
+                from_elsewhere: bool = False) -> None:
+        for listener, outbound in list(self._listeners):
+            if not (outbound and from_elsewhere):
+                listener(space_id, kind, payload)
 
-    def _unsubscribe(self, listener: Listener) -> None:
+    def _unsubscribe(self, entry: tuple[Listener, bool]) -> None:
         with self._lock:
-            self._listeners.remove(listener)
+            self._listeners.remove(entry)

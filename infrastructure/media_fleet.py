@@ -78,7 +78,7 @@ class MediaFleet:
     def nodes(self) -> list[Node]:
         return [Node(r["node_id"], r["url"], r["capacity"], r["load"]) for r in self.views.rows(
             f"SELECT node_id, url, capacity, load FROM media_nodes WHERE {LIVE} "
-            "ORDER BY load * 1.0 / capacity, node_id")]
+            "ORDER BY load * 1.0 / NULLIF(capacity, 0) NULLS LAST, node_id")]
 
     def node(self, node_id: str) -> Node | None:
         return next((n for n in self.nodes() if n.node_id == node_id), None)

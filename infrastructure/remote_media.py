@@ -25,10 +25,10 @@ class RemoteMedia:
 
     async def listen(self, space_id: str, host_id: str, user_id: str | None, offer: str,
                      recording: bool = False, transcripts: bool = False,
-                     origin: str | None = None) -> tuple[str, str]:
+                     origin: str | None = None, edge: bool = False) -> tuple[str, str]:
         return await self._session("listen", space_id=space_id, host_id=host_id,
                                    user_id=user_id, offer=offer, recording=recording,
-                                   transcripts=transcripts, origin=origin)
+                                   transcripts=transcripts, origin=origin, edge=edge)
 
     async def resume(self, space_id: str, session_id: str, user_id: str | None,
                      offer: str) -> tuple[str, str | None]:

@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     media_public_url: str | None = Field(
         None, description="where the API and the other nodes reach this media node "
         "(default: http://host:port)")
-    media_capacity: int = Field(300, ge=1, description="listeners this media node takes in the fleet")
+    media_capacity: int = Field(300, ge=0, description="listeners this media node takes in the fleet "
+                                "(0: speakers only, for an origin that listeners never reach)")
     media_ice_servers: list[str] = Field(
         default_factory=list, description='STUN/TURN URLs for the media node, as JSON: ["stun:host:3478"]'
     )

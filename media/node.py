@@ -83,8 +83,11 @@ class MediaNode:
 
     async def listen(self, space_id: str, host_id: str, user_id: str | None,
                      offer: str, recording: bool = False,
-                     transcripts: bool = False, origin: str | None = None) -> tuple[str, str]:
-        """`origin`: the base URL of the Space's origin node, when this node is an edge."""
+                     transcripts: bool = False, origin: str | None = None,
+                     edge: bool = False) -> tuple[str, str]:
+        """`origin`: the base URL of the Space's origin node, when this node is an edge.
+        `edge`: the listener is an edge node pulling the mix, not a person (not in the
+        Space's presence, nor in this node's load)."""
         await self._drop_stale_room(space_id, origin)
         room = self._room(space_id, host_id, recording, transcripts, origin)
         with room.held_open():
@@ -95,7 +98,8 @@ class MediaNode:
                     await self.close_room(space_id)
                 raise MediaFull(f"The Space's origin node could not be reached: {error}") from None
         mix = PacketTrack()
-        session = Session(uuid.uuid4().hex, space_id, user_id, "listener", self._peer(), mix)
+        role = "edge" if edge else "listener"
+        session = Session(uuid.uuid4().hex, space_id, user_id, role, self._peer(), mix)
         session.pc.addTrack(mix)
         answer = await self._answer(room, session, offer)
         self.sessions[session.id] = session

@@ -124,7 +124,8 @@ class Room:
         assert session.track is not None, "every listener hears the mix"
         self.mix.listeners.add(session.track)
         self.sessions[session.id] = session
-        self._presence("joined", session.user_id)
+        if session.role == "listener":
+            self._presence("joined", session.user_id)
 
     def replace(self, old: Session, new: Session) -> None:
         """A listener's session on a new connection: the mix goes to its new track; presence
@@ -142,7 +143,8 @@ class Room:
         if session.track is not None:
             self.mix.listeners.discard(session.track)
             session.track.end()
-            self._presence("left", session.user_id)
+            if session.role == "listener":
+                self._presence("left", session.user_id)
         elif session.user_id and not any(
                 s.user_id == session.user_id and s.role == "speaker" for s in self.sessions.values()):
             self.mix.speakers.pop(session.user_id, None)

@@ -16,7 +16,7 @@ class Session:
     id: str
     space_id: str
     user_id: str | None
-    role: str  # "speaker" or "listener"
+    role: str  # "speaker", "listener", or "edge" (another node pulling the mix)
     pc: RTCPeerConnection
     track: PacketTrack | None = None  # a listener's mix
     # a speaker's receive slots: the other speakers' streams, by the speaker each carries

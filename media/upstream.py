@@ -46,7 +46,7 @@ class Upstream:
 
         await pc.setLocalDescription(await pc.createOffer())
         self.session_id, answer = await self.origin.listen(
-            self.space_id, self.host_id, None, pc.localDescription.sdp)
+            self.space_id, self.host_id, None, pc.localDescription.sdp, edge=True)
         await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
 
     async def close(self) -> None:

@@ -24,9 +24,14 @@ class PresenceWriter:
     def __init__(self, views: Views, node: str):
         self.views, self.node = views, node
 
-    def record(self, space_id: str, listeners: int) -> None:
+    def record(self, space_id: str, listeners: int) -> int:
+        """Records this node's listeners of the Space; returns the Space's, on every node."""
         with self.views.transaction() as cursor:
             cursor.execute(
                 "INSERT INTO listeners_present (space_id, node, listeners) VALUES (?, ?, ?) "
                 "ON CONFLICT (space_id, node) DO UPDATE SET listeners = excluded.listeners",
                 (space_id, self.node, listeners))
+            cursor.execute("SELECT SUM(listeners) AS total FROM listeners_present "
+                           "WHERE space_id = ?", (space_id,))
+            row = cursor.fetchone()
+        return int(row[0] if row else listeners)

@@ -7,11 +7,18 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -77,6 +84,7 @@ class Server:
         self.command = command
         self.port = port
         self.process: subprocess.Popen | None = None
+        self.log: Any = None
         self.url = ""
 
     def start(self) -> httpx.Client:
@@ -108,8 +116,31 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self.log.close()
+        if self.log is not None:
+            self.log.close()
 
     def _log(self) -> str:
         self.log.flush()
         return Path(self.log.name).read_text()[-3000:]
+
+
+def services(*args: str, env: dict[str, str] | None = None) -> str:
+    """Runs scripts/services (real PostgreSQL and Kafka); a failure fails the test."""
+    done = subprocess.run([str(ROOT / "scripts" / "services"), *args], capture_output=True,
+                          text=True, timeout=600, env={**os.environ, **(env or {})})
+    if done.returncode != 0:
+        pytest.fail(f"scripts/services {' '.join(args)} failed:\n{done.stderr}", pytrace=False)
+    return done.stdout
+
+
+@contextmanager
+def new_database(admin_url: str) -> Iterator[str]:
+    """A database of its own on the server of `admin_url`, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -30,6 +30,7 @@ class SessionRequest(BaseModel):
     recording: bool = False
     transcripts: bool = False
     origin: str | None = None  # the origin node's base URL, when this node is an edge
+    edge: bool = False  # the listener is an edge node pulling the mix
 
 
 class SessionEnd(BaseModel):
@@ -39,7 +40,9 @@ class SessionEnd(BaseModel):
 
 @router.post("/{kind}")
 async def open_session(kind: str, body: SessionRequest, system: SystemDep) -> dict:
-    node = system.audio
+    node = system.node
+    if node is None:
+        raise Problem(404, "This process carries no audio.")
     try:
         if kind == "publish":
             if body.user_id is None:
@@ -50,7 +53,7 @@ async def open_session(kind: str, body: SessionRequest, system: SystemDep) -> di
         elif kind == "listen":
             session_id, answer = await node.listen(body.space_id, body.host_id, body.user_id,
                                                    body.offer, body.recording, body.transcripts,
-                                                   body.origin)
+                                                   body.origin, body.edge)
         else:
             raise Problem(404, "publish or listen")
     except BadOffer as error:

@@ -6,30 +6,18 @@ If the servers cannot be started the tests fail; they are not skipped.
 
 from __future__ import annotations
 
-import subprocess
 import uuid
-from pathlib import Path
 
-import psycopg
 import pytest
 
 from infrastructure.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import new_database, services
 
 
 def pytest_collection_modifyitems(items):
     """Tests that stop and restart the shared Kafka broker run last, so that no other test
     meets a broker that is still settling after its restart."""
     items.sort(key=lambda item: item.get_closest_marker("restarts_kafka") is not None)
-
-
-def services(*args: str) -> str:
-    done = subprocess.run([str(ROOT / "scripts" / "services"), *args], capture_output=True,
-                          text=True, timeout=600)
-    if done.returncode != 0:
-        pytest.fail(f"scripts/services {' '.join(args)} failed:\n{done.stderr}", pytrace=False)
-    return done.stdout
 
 
 @pytest.fixture(scope="session")
@@ -40,13 +28,8 @@ def servers() -> dict[str, str]:
 
 @pytest.fixture
 def database_url(servers):
-    admin_url = servers["SPACES_DATABASE_URL"]
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    yield admin_url.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with new_database(servers["SPACES_DATABASE_URL"]) as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import pytest
 
 from api.bootstrap import build, projection_worker
 from infrastructure import kafka_projection_worker as kafka_worker
-from tests.integration.conftest import services
 from tests.integration.faults import Worker, assert_views_equal_a_rebuild, eventually, many_events
 from tests.integration.kafka_topic import positions_of, read_topic
 from tests.scenario import play
+from tests.support import services
 
 
 def relay_position(system) -> int:

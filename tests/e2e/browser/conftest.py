@@ -10,13 +10,16 @@ from __future__ import annotations
 import math
 import struct
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.support import ROOT, free_port, new_database, services
+
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+ARTIFACTS = ROOT / "test-artifacts"
 FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--no-sandbox",
          "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--allow-loopback-in-peer-connection",
@@ -51,3 +54,22 @@ def browsers(tmp_path):
         yield launch
         for browser in launched:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A PostgreSQL server of the browser tests' own: the suite's server runs outside this
+    network namespace, out of reach. Its address, for `new_database`."""
+    env = {"SPACES_SERVICES_DIR": str(ROOT / ".services" / "browser"),
+           "SPACES_PG_PORT": str(free_port())}
+    services("up", "postgres", env=env)
+    try:
+        yield dict(line.split("=", 1) for line in services("env", env=env).split())["SPACES_DATABASE_URL"]
+    finally:
+        services("down", "postgres", env=env)
+
+
+@pytest.fixture
+def database_url(postgres) -> Iterator[str]:
+    with new_database(postgres) as url:
+        yield url
