@@ -24,6 +24,7 @@ from application.ports import Background, MediaGateway, Views, ViewsProgress
 from application.retention import RetentionJob
 from application.spaces import SpacesApplication
 from domain.errors import DomainError
+from domain.space import Space
 from infrastructure import transcripts
 from infrastructure.event_store import event_store_env
 from infrastructure.hash_chain import HashChain
@@ -249,7 +250,13 @@ def _fleet(system: System, token: str) -> MediaGateway:
     def lost(space_id: str, node_id: str, was_origin: bool) -> None:
         live.publish(space_id, "reconnect", {"node": node_id, "origin": was_origin})
 
+    def forget_ended(notifications: list[Any]) -> None:
+        for notification in notifications:
+            if notification.topic == Space.SpaceEnded.TOPIC:
+                fleet.forget(str(notification.originator_id))
+
     fleet = MediaFleet(system.views, on_moved=moved)
+    system.store_feed.subscribe(forget_ended)
     system.background.append(FleetWatch(fleet, lost))
     return FleetMedia(fleet, token)
 

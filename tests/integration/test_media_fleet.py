@@ -50,6 +50,13 @@ def fleet_nodes(database_url: str) -> int:
     return row[0] if row else 0
 
 
+def placements(database_url: str) -> int:
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute("SELECT (SELECT count(*) FROM space_placements) + "
+                                  "(SELECT count(*) FROM space_nodes)").fetchone()
+    return rows[0] if rows else 0
+
+
 def test_a_space_spills_over_three_nodes_and_every_listener_hears_both_speakers(
         database_url, tmp_path: Path):
     env = {"SPACES_DATABASE_URL": database_url, "SPACES_SECRET": "fleet",
@@ -106,6 +113,7 @@ def test_a_space_spills_over_three_nodes_and_every_listener_hears_both_speakers(
                     await pc.close()
 
         asyncio.run(asyncio.wait_for(scenario(), timeout=90))
+        assert eventually(lambda: placements(database_url) == 0, timeout=5)  # placed nowhere
     finally:
         api.stop()
         for node in nodes:
