@@ -13,6 +13,8 @@ import numpy as np
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 import media.ice  # noqa: F401  (ICE candidates on 127.0.0.1 only, as the server's)
+from tests.relay import LossyRelay
+from tests.relay_sdp import hidden_offer, relay_answer
 
 RATE, FRAME = 48_000, 960
 
@@ -102,12 +104,26 @@ class Ears:
         return float(np.fft.rfftfreq(len(samples), 1 / RATE)[np.argmax(spectrum[1:]) + 1])
 
 
+def close_with(pc: RTCPeerConnection, relay: LossyRelay) -> None:
+    """Closes the relay once the connection is closed."""
+
+    @pc.on("connectionstatechange")
+    def on_state() -> None:
+        if pc.connectionState == "closed":
+            relay.close()
+
+
 async def connect(http: httpx.AsyncClient, path: str, token: str | None,
-                  tone: ToneTrack | None = None, receive: int = 0,
+                  tone: ToneTrack | None = None, receive: int = 0, relay: LossyRelay | None = None,
                   ) -> tuple[RTCPeerConnection, Ears, httpx.Response]:
     """Offers to the server (publish with a tone, listen without); returns the connection,
     what it hears, and the server's response. A speaker may also offer `receive` audio
-    sections, in which the server sends the other speakers."""
+    sections, in which the server sends the other speakers.
+
+    With a `relay` (a LossyRelay not yet started) every packet of the connection goes through
+    it: the offer hides the client's candidates, the relay is started toward the server's
+    candidate in the answer, the answer is rewritten to name the relay, and the relay closes
+    with the connection."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     ears = Ears()
     if tone is not None:
@@ -125,7 +141,12 @@ async def connect(http: httpx.AsyncClient, path: str, token: str | None,
     headers = {"Content-Type": "application/sdp"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    response = await http.post(path, content=pc.localDescription.sdp, headers=headers)
+    offer = pc.localDescription.sdp if relay is None else hidden_offer(pc.localDescription.sdp)
+    response = await http.post(path, content=offer, headers=headers)
     if response.status_code == 201:
-        await pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
+        answer = response.text
+        if relay is not None:
+            answer = await relay_answer(answer, relay)
+            close_with(pc, relay)
+        await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     return pc, ears, response

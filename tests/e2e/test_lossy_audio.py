@@ -1,0 +1,122 @@
+"""Audio through a lossy network: aiortc peers reach `spaces serve` through a LossyRelay.
+
+Loss is measured at the RTP level, by the relay's counters and by the peers' own RTP
+statistics (sequence gaps, RTCP receiver reports), not by gaps in the decoded audio: aiortc's
+audio jitter buffer holds everything back behind a lost packet until 16 later ones have come
+and then discards to make room, so the audio exaggerates loss (at 10 % RTP loss a listener
+here decoded 1.8 s of audio in 3.2 s). RTP statistics count from the first packet received, so a loss
+before it is never seen; the seeds used here lose none of the first few packets (and 10 % of
+their first 300: the rate is the same, checked on thousands of packets in tests/unit).
+Each test ends the loss (`impair(loss=0)`) before it reads the statistics, so that none of
+what was dropped is still to be noticed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+from aiortc import RTCPeerConnection
+
+from tests.peers import ToneTrack, connect
+from tests.relay import LossyRelay
+from tests.support import Person, register
+
+LOW = 440.0
+
+
+def run(coroutine):
+    return asyncio.run(asyncio.wait_for(coroutine, timeout=60))
+
+
+async def rtp_stats(pc: RTCPeerConnection, kind: str) -> dict[str, Any]:
+    """One peer's inbound-rtp, outbound-rtp or remote-inbound-rtp statistics."""
+    return next(s for s in (await pc.getStats()).values() if s.type == kind).__dict__
+
+
+def end_loss(relay: LossyRelay, direction: str) -> float:
+    """Stops the relay's loss; returns the share of RTP it dropped until then."""
+    relay.impair(loss=0.0)
+    return relay.counters[direction].loss("rtp")  # type: ignore[index]
+
+
+def live_space(server) -> tuple[httpx.Client, Person, str]:
+    """A launched Space whose host is on stage, unmuted."""
+    http = server.start()
+    host = register(http, "host")
+    space = http.post("/v1/spaces", json={"title": "Lossy"}, headers=host.auth).json()["id"]
+    base = f"/v1/spaces/{space}"
+    http.post(f"{base}/launch", headers=host.auth)
+    http.post(f"{base}/speakers/{host.id}/unmute", headers=host.auth)
+    return http, host, base
+
+
+def test_a_listener_behind_ten_percent_loss_hears_the_tone_and_misses_just_what_was_dropped(server):
+    http, host, base = live_space(server)
+    clean_fan, lossy_fan = register(http, "clean"), register(http, "lossy")
+    clean = LossyRelay()
+    lossy = LossyRelay(loss=0.1, direction="to_client", impaired="rtp", seed=19)
+
+    async def scenario() -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as web:
+            host_pc, _, _ = await connect(web, f"{base}/audio/publish", host.token, ToneTrack(LOW))
+            clean_pc, clean_ears, ok = await connect(web, f"{base}/audio/listen", clean_fan.token, relay=clean)
+            lossy_pc, lossy_ears, also = await connect(web, f"{base}/audio/listen", lossy_fan.token, relay=lossy)
+            assert ok.status_code == also.status_code == 201
+            await asyncio.sleep(1.0)
+            start = time.monotonic()
+            await asyncio.sleep(3.0)
+            loss = end_loss(lossy, "to_client")
+            await asyncio.sleep(0.2)
+            seen = {"loss": loss, "clean": await rtp_stats(clean_pc, "inbound-rtp"),
+                    "lossy": await rtp_stats(lossy_pc, "inbound-rtp"),
+                    "clean_tone": clean_ears.dominant(start), "lossy_tone": lossy_ears.dominant(start),
+                    "lossy_level": lossy_ears.level_at(LOW, start)}
+            for pc in (host_pc, clean_pc, lossy_pc):
+                await pc.close()
+            return seen
+
+    seen = run(scenario())
+    assert abs(seen["clean_tone"] - LOW) < 10 and abs(seen["lossy_tone"] - LOW) < 10
+    assert seen["lossy_level"] > 0.05
+    for relay, stats in ((clean, seen["clean"]), (lossy, seen["lossy"])):
+        down = relay.counters["to_client"]
+        assert down.kinds["rtp"] > 150  # ~50 a second: all the media went through the relay
+        assert down.kinds["stun"] and down.kinds["dtls"] and relay.counters["to_server"].kinds["stun"]
+        assert abs(stats["packetsReceived"] - (down.kinds["rtp"] - down.dropped)) <= 3
+        assert stats["packetsLost"] == down.dropped  # each gap the listener saw, the relay made
+        assert relay.counters["to_server"].dropped == 0
+    assert clean.counters["to_client"].dropped == 0
+    assert 0.06 < seen["loss"] < 0.14
+
+
+def test_a_speaker_behind_loss_is_heard_and_the_media_node_reports_the_loss_back(server):
+    http, host, base = live_space(server)
+    fan = register(http, "fan")
+    relay = LossyRelay(loss=0.1, direction="to_server", impaired="rtp", seed=29)
+
+    async def scenario() -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as web:
+            host_pc, _, published = await connect(web, f"{base}/audio/publish", host.token, ToneTrack(LOW),
+                                                  relay=relay)
+            assert published.status_code == 201
+            fan_pc, ears, _ = await connect(web, f"{base}/audio/listen", fan.token)
+            await asyncio.sleep(1.0)
+            start = time.monotonic()
+            await asyncio.sleep(3.0)
+            loss = end_loss(relay, "to_server")
+            await asyncio.sleep(2.0)  # aiortc sends a receiver report every 0.5–1.5 s
+            seen = {"loss": loss, "report": await rtp_stats(host_pc, "remote-inbound-rtp"),
+                    "sent": await rtp_stats(host_pc, "outbound-rtp"), "tone": ears.dominant(start)}
+            for pc in (host_pc, fan_pc):
+                await pc.close()
+            return seen
+
+    seen = run(scenario())
+    up = relay.counters["to_server"]
+    assert abs(seen["tone"] - LOW) < 10
+    assert abs(up.kinds["rtp"] - seen["sent"]["packetsSent"]) <= 3  # the speaker's RTP all went via the relay
+    assert 0.06 < seen["loss"] < 0.14
+    assert seen["report"]["packetsLost"] == up.dropped  # the media node saw each gap, and said so
+    assert relay.counters["to_client"].kinds["rtcp"] > 0 and relay.counters["to_client"].dropped == 0
