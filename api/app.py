@@ -23,6 +23,7 @@ from api.routes import (
     audio,
     audit,
     fleet,
+    hls,
     media_internal,
     moderation,
     pages,
@@ -89,7 +90,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     if role == "api":
         routers = [spaces.router, spaces.feed_router, stage.router, moderation.router,
                    audio.router, audio.recording_router, stream.router, transcript.router,
-                   accounts.router, audit.router, fleet.router]
+                   accounts.router, audit.router, fleet.router, hls.router]
     else:
         routers = [media_internal.router]
     for router in routers + [pages.router, metrics.router]:

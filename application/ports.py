@@ -75,6 +75,10 @@ class MediaGateway(Protocol):
 
     async def end_session(self, space_id: str, session_id: str, user_id: str | None) -> str: ...
 
+    async def package(self, space_id: str, host_id: str, recording: bool = False,
+                      transcripts: bool = False) -> None:
+        """The Space's origin packages its mix as LL-HLS until the Space ends."""
+
     async def close(self) -> None: ...
 
 

@@ -48,6 +48,11 @@ class FleetMedia:
             return "missing"
         return await self._node(node).end_session(space_id, session, user_id)
 
+    async def package(self, space_id: str, host_id: str, recording: bool = False,
+                      transcripts: bool = False) -> None:
+        origin = await asyncio.to_thread(self.fleet.origin_of, space_id)
+        await self._node(origin).package(space_id, host_id, recording, transcripts)
+
     async def close(self) -> None:
         for client in self._nodes.values():
             await client.close()

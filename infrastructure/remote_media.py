@@ -46,6 +46,15 @@ class RemoteMedia:
         response.raise_for_status()
         return response.json()["outcome"]
 
+    async def package(self, space_id: str, host_id: str, recording: bool = False,
+                      transcripts: bool = False) -> None:
+        response = await self._http.post("/package", json={
+            "space_id": space_id, "host_id": host_id, "recording": recording,
+            "transcripts": transcripts})
+        if response.status_code == 503:
+            raise MediaFull(response.json()["detail"])
+        response.raise_for_status()
+
     async def close(self) -> None:
         await self._http.aclose()
 

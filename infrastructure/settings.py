@@ -63,8 +63,9 @@ class Settings(BaseSettings):
     media_public_url: str | None = Field(
         None, description="where the API and the other nodes reach this media node "
         "(default: http://host:port)")
-    media_capacity: int = Field(300, ge=0, description="listeners this media node takes in the fleet "
-                                "(0: speakers only, for an origin that listeners never reach)")
+    media_capacity: int = Field(300, ge=0, description="WebRTC listeners this media node takes "
+                                "(0: speakers only; in a fleet, an origin that listeners never "
+                                "reach); beyond it listeners are sent to HLS")
     media_ice_servers: list[str] = Field(
         default_factory=list, description='STUN/TURN URLs for the media node, as JSON: ["stun:host:3478"]'
     )
@@ -75,6 +76,21 @@ class Settings(BaseSettings):
     recording_segment_seconds: float = Field(
         10.0, gt=0, description="length of each recording file: a crash loses at most one"
     )
+    hls: Literal["on-demand", "always", "off"] = Field(
+        "on-demand", description="when a Space's origin packages its mix as LL-HLS: on-demand "
+        "(from the first playlist request or listener sent there), always (every live Space), off")
+    hls_dir: Path | None = Field(
+        None, description="where the origin writes HLS and the API reads it (default: "
+        "data_dir/hls; shared like the recordings when they are separate processes)")
+    hls_above: int | None = Field(
+        None, ge=0, description="a Space with this many WebRTC listeners sends new listeners "
+        "to HLS (default: only when the media nodes are full)")
+    hls_linger_seconds: float = Field(
+        10.0, ge=0, description="how long an ended Space's HLS stays readable (its playlists "
+        "then end with EXT-X-ENDLIST) before its files are dropped")
+    hls_cache_url: str | None = Field(
+        None, description="base URL of the HTTP cache (nginx, a CDN) in front of the HLS "
+        "paths: the overflow Link points there (default: this server)")
     retention_days: float = Field(
         30.0, ge=0, description="recordings (and transcripts) of ended Spaces are kept this long"
     )
@@ -148,6 +164,10 @@ class Settings(BaseSettings):
     @property
     def recordings(self) -> Path:
         return self.recordings_dir or self.data_dir / "recordings"
+
+    @property
+    def hls_root(self) -> Path:
+        return self.hls_dir or self.data_dir / "hls"
 
     @property
     def topology(self) -> Topology:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import av
 import numpy as np
 
+from media.hls import HlsWriter
 from media.opus import FRAME, TIME_BASE, OpusDecoder, OpusEncoder
 from media.recording import Recorder
 from media.tracks import PacketTrack
@@ -52,6 +53,7 @@ class SpaceMix:
         self.audible: set[str] = set()
         self.listeners: set[PacketTrack] = set()
         self.recorder: Recorder | None = None  # set while the Space is being recorded
+        self.hls: HlsWriter | None = None  # set while the mix is packaged as HLS
         self.on_speech: Callable[[str, np.ndarray], None] | None = None  # while transcripts are on
         self.on_talking: Callable[[list[str]], None] | None = None  # who is heard, on each change
         self.talking: set[str] = set()
@@ -120,6 +122,8 @@ class SpaceMix:
         self._notice_talking()
         if self.recorder is not None:
             self.recorder.write(mixed)
+        if self.hls is not None:
+            self.hls.write(mixed)
         for packet in self._encoder.encode(mixed):
             for track in self.listeners:
                 track.offer(packet)

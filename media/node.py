@@ -9,6 +9,7 @@ being mixed, a removed or blocked user is disconnected, an ended Space closes.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
 import time
 import uuid
@@ -37,7 +38,9 @@ class MediaNode:
                  on_caption: Caption | None = None,
                  on_talking: Talking | None = None,
                  max_rooms: int = 1_000, max_sessions: int = 5_000,
-                 internal_token: str | None = None):
+                 max_listeners: int | None = None,
+                 internal_token: str | None = None,
+                 hls: Path | None = None, hls_always: bool = False, hls_linger: float = 10.0):
         self.ice_servers = [RTCIceServer(urls=u) for u in ice_servers or []]
         self.recordings = recordings
         self.segment_seconds = segment_seconds
@@ -49,6 +52,10 @@ class MediaNode:
         self.on_talking = on_talking  # (space_id, speakers heard now)
         self.transcribed_frames = 0  # audio frames handed to speech engines, ever
         self.max_rooms, self.max_sessions = max_rooms, max_sessions
+        self.max_listeners = max_listeners  # WebRTC listeners; beyond them, HLS
+        # HLS: written under hls/<space>, for every live Space or on demand; an ended Space's
+        # files stay `hls_linger` seconds, so that players read the end of the playlist.
+        self.hls, self.hls_always, self.hls_linger = hls, hls_always, hls_linger
         self.internal_token = internal_token  # for pulling a mix from another node (an edge)
         # A room exists while it has sessions: the first one opens it, the last one to
         # leave (or a refused offer, or the end) closes it with its mix, recorder and captions.
@@ -88,6 +95,8 @@ class MediaNode:
         """`origin`: the base URL of the Space's origin node, when this node is an edge.
         `edge`: the listener is an edge node pulling the mix, not a person (not in the
         Space's presence, nor in this node's load)."""
+        if not edge and self.max_listeners is not None and self.listeners() >= self.max_listeners:
+            raise MediaFull(f"This media node takes {self.max_listeners} listeners.")
         await self._drop_stale_room(space_id, origin)
         room = self._room(space_id, host_id, recording, transcripts, origin)
         with room.held_open():
@@ -105,6 +114,14 @@ class MediaNode:
         self.sessions[session.id] = session
         room.add_listener(session)
         return session.id, answer
+
+    async def package(self, space_id: str, host_id: str, recording: bool = False,
+                      transcripts: bool = False) -> None:
+        """The Space's mix as LL-HLS from now until the Space ends (this node is its origin)."""
+        if self.hls is None:
+            raise MediaFull("This media node does not package HLS.")
+        await self._drop_stale_room(space_id, None)
+        self._room(space_id, host_id, recording, transcripts).package(True)
 
     async def resume(self, space_id: str, session_id: str, user_id: str | None,
                      offer: str) -> tuple[str, str | None]:
@@ -161,7 +178,7 @@ class MediaNode:
         if room is None:
             return
         if state == "ended":
-            await self.close_room(space_id)
+            await self.close_room(space_id, ended=True)
             return
         room.record(recording)
         room.transcribe(transcripts)
@@ -171,13 +188,16 @@ class MediaNode:
             if off_stage or session.user_id in kept_out:
                 await self.leave(session.id)
 
-    async def close_room(self, space_id: str) -> None:
+    async def close_room(self, space_id: str, ended: bool = False) -> None:
         room = self.rooms.pop(space_id, None)
         if room is None:
             return
         for session_id in list(room.sessions):
             await self.leave(session_id)
-        await room.close()
+        await room.close(ended)
+        if ended and room.hls_dir is not None and room.hls_dir.exists():
+            asyncio.get_running_loop().call_later(
+                self.hls_linger, shutil.rmtree, room.hls_dir, True)
 
     async def close(self) -> None:
         if self._reaper:
@@ -217,8 +237,11 @@ class MediaNode:
                 captioning=Captioning(self.speech, self.transcription_slots, self.on_caption,
                                       self._count_transcribed_frame),
                 on_presence=self.on_presence, on_talking=self.on_talking,
-                upstream=self._upstream(space_id, host_id, origin))
+                upstream=self._upstream(space_id, host_id, origin),
+                hls=self.hls / space_id if self.hls is not None else None)
             room.open(recording, transcripts)
+            if self.hls_always:
+                room.package(True)
         return room
 
     def _upstream(self, space_id: str, host_id: str, origin: str | None) -> Upstream | None:

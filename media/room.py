@@ -19,6 +19,7 @@ from typing import Any
 import av
 import numpy as np
 
+from media.hls import HlsWriter
 from media.mix import SpaceMix, SpeakerInput
 from media.recording import Recorder
 from media.session import Session
@@ -43,7 +44,8 @@ class Captioning:
 class Room:
     def __init__(self, space_id: str, host_id: str, *, recordings: Path, segment_seconds: float,
                  captioning: Captioning, on_presence: Presence | None = None,
-                 on_talking: Talking | None = None, upstream: Upstream | None = None) -> None:
+                 on_talking: Talking | None = None, upstream: Upstream | None = None,
+                 hls: Path | None = None) -> None:
         self.space_id = space_id
         # On an edge node: the origin's mix, pulled once; this room mixes, records and
         # transcribes nothing itself.
@@ -57,6 +59,8 @@ class Room:
         self.joining = 0  # offers being answered: the room stays open for them
         self.recordings = recordings  # this Space's directory
         self.segment_seconds = segment_seconds
+        self.hls_dir = hls  # this Space's HLS directory, where the node packages HLS at all
+        self.hls_started = 0.0  # when the packaging began: its timeline starts there
         self.captioning = captioning
         self.on_presence = on_presence
         if on_talking:
@@ -82,9 +86,11 @@ class Room:
         for track in self.mix.listeners:
             track.offer(packet)
 
-    async def close(self) -> None:
-        """Stops the mix (and with it the recording and the listeners' tracks) and the
-        captions, or the pull of the origin's mix."""
+    async def close(self, ended: bool = False) -> None:
+        """Stops the mix (and with it the recording and the listeners' tracks), the HLS
+        packaging (its playlists end if the Space has) and the captions, or the pull of the
+        origin's mix."""
+        self.package(False, ended=ended)
         self.mix.stop()
         self.transcribe(False)
         if self.upstream is not None:
@@ -95,7 +101,8 @@ class Room:
     # -- who is in it ------------------------------------------------------------------------
 
     def empty(self) -> bool:
-        return not self.sessions and not self.joining
+        """No session, none on its way, and no HLS audience (the room packages until the end)."""
+        return not self.sessions and not self.joining and self.mix.hls is None
 
     def listeners(self) -> int:
         return sum(1 for s in self.sessions.values() if s.role == "listener")
@@ -167,6 +174,15 @@ class Room:
         elif not on:
             self.mix.record(None)
 
+    def package(self, on: bool, ended: bool = False) -> None:
+        """The mix as LL-HLS, on the origin only (edges pull WebRTC, not HLS)."""
+        if on and self.mix.hls is None and self.upstream is None and self.hls_dir is not None:
+            self.hls_started = time.monotonic()
+            self.mix.hls = HlsWriter(self.hls_dir)
+        elif not on and self.mix.hls is not None:
+            self.mix.hls.close(ended=ended)
+            self.mix.hls = None
+
     def transcribe(self, on: bool) -> None:
         """While transcripts are off, no audio of the Space reaches a speech engine."""
         if on and self.mix.on_speech is None and self.upstream is None:
@@ -204,11 +220,20 @@ class Room:
             def deliver(line: dict[str, Any]) -> None:  # from the transcriber's thread
                 if on_caption:
                     loop.call_soon_threadsafe(on_caption, self.space_id, line)
+                if line["final"]:
+                    loop.call_soon_threadsafe(self._caption_hls, line)
 
             transcriber = self.transcribers[speaker] = SpeakerTranscriber(
                 speaker, self.captioning.speech, deliver, self.captioning.slots, self.origin)
         self.captioning.on_frame()
         transcriber.feed(samples)
+
+    def _caption_hls(self, line: dict[str, Any]) -> None:
+        """A final caption line as a cue of the HLS subtitles, on the HLS timeline."""
+        if self.mix.hls is not None and line["text"]:
+            shift = self.hls_started - self.origin
+            self.mix.hls.caption(max(line["start"] - shift, 0.0), max(line["end"] - shift, 0.0),
+                                 line["text"])
 
     def _presence(self, change: str, user_id: str | None) -> None:
         if self.on_presence:

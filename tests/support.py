@@ -144,3 +144,16 @@ def new_database(admin_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def nginx_cache(upstream: str, where: Path) -> Iterator[str]:
+    """Debian's nginx as the HTTP cache in front of `upstream` (scripts/nginx/spaces.conf),
+    on a free port; answers its base URL, and stops it afterwards."""
+    env = {"SPACES_SERVICES_DIR": str(where), "SPACES_NGINX_PORT": str(free_port()),
+           "SPACES_NGINX_UPSTREAM": upstream.removeprefix("http://")}
+    services("up", "nginx", env=env)
+    try:
+        yield f"http://127.0.0.1:{env['SPACES_NGINX_PORT']}"
+    finally:
+        services("down", "nginx", env=env)

@@ -174,6 +174,7 @@ function myButtons() {
     buttons.push(room.listening
       ? h("button", { class: "quiet", onclick: stopListening }, "Stop listening")
       : h("button", { onclick: listen }, "Listen"));
+    if (room.listening && room.listening.delayed) buttons.push(h("span", { class: "badge", id: "delayed" }, "Listening with a delay"));
   }
   if (!session) return buttons;
   const speaker = onStage();
@@ -302,14 +303,61 @@ async function listen() {
   });
   room.listening = { pc };
   try {
-    room.listening.location = await act(negotiate(pc, `/v1/spaces/${room.id}/audio/listen`));
-  } catch (error) { pc.close(); room.listening = null; return; }
+    room.listening.location = await negotiate(pc, `/v1/spaces/${room.id}/audio/listen`);
+  } catch (error) {
+    pc.close();
+    room.listening = null;
+    const alternate = error.status === 503 && alternateOf(error.response);
+    if (alternate) return listenWithDelay(alternate);
+    say(error.message);
+    return;
+  }
+  render();
+}
+
+// The URL a `Link: <…>; rel="alternate"` header names: where the media nodes, being full,
+// send listeners instead (the Space's mix as HLS).
+function alternateOf(response) {
+  const link = response.headers.get("link") || "";
+  const found = link.match(/<([^>]+)>\s*;\s*rel="?alternate"?/);
+  return found && found[1];
+}
+
+// The same mix as low-latency HLS, played by hls.js (pinned, served from /web/vendor). Playlist
+// reloads carry the token, so a removal stops them; parts and segments go without one, so any
+// HTTP cache can share them.
+const HLS_JS = "/web/vendor/hls-1.7.4.min.mjs";
+async function listenWithDelay(url) {
+  let Hls;
+  try { ({ default: Hls } = await import(HLS_JS)); } catch (error) {
+    say("Every media node is full and this page cannot play the delayed stream.");
+    return;
+  }
+  const element = h("audio", { autoplay: true });
+  document.body.append(element);
+  const hls = new Hls({
+    lowLatencyMode: true,
+    xhrSetup: (xhr, target) => { if (session && target.includes(".m3u8")) xhr.setRequestHeader("Authorization", `Bearer ${session.token}`); },
+  });
+  hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) { say("The delayed stream stopped."); stopListening(); } });
+  hls.loadSource(url);
+  hls.attachMedia(element);
+  element.play().catch(() => {});
+  const context = new AudioContext();
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 8192;
+  const source = context.createMediaElementSource(element);
+  source.connect(analyser);
+  analyser.connect(context.destination);
+  room.listening = { hls, element, delayed: true };
+  room.analyser = { context, analyser };
   render();
 }
 
 function stopListening() {
   if (!room.listening) return;
-  room.listening.pc.close();
+  if (room.listening.pc) room.listening.pc.close();
+  if (room.listening.hls) room.listening.hls.destroy();
   if (room.listening.element) room.listening.element.remove();
   if (room.analyser) room.analyser.context.close();
   room.analyser = null;

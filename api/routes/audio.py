@@ -3,12 +3,14 @@ Location to DELETE when leaving."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
 
 from api.deps import CurrentUser, OptionalCaller, SystemDep, parse_id
 from api.problems import Problem
+from api.routes.hls import index_url
 from application.ports import BadOffer, MediaFull
 from media.recording import joined
 
@@ -65,6 +67,9 @@ async def listen(space_id: str, request: Request, caller: OptionalCaller, system
     user = caller.account_id if caller else None
     space.check_can_listen(user, user is not None and system.app.blocks(space.host_id, user))
     offer = await _offer(request, system, str(user) if user else None)
+    if await _big(system, space_id):
+        raise _to_hls(system, space_id, "This Space is heard over HLS beyond "
+                      f"{system.settings.hls_above} listeners.")
     try:
         session_id, answer = await system.audio.listen(
             space_id, str(space.host_id), str(user) if user else None, offer,
@@ -72,8 +77,28 @@ async def listen(space_id: str, request: Request, caller: OptionalCaller, system
     except BadOffer as error:
         raise Problem(400, str(error)) from None
     except MediaFull as error:
-        raise Problem(503, str(error), {"Retry-After": "5"}) from None
+        raise _to_hls(system, space_id, str(error)) from None
     return _answered(space_id, session_id, answer)
+
+
+async def _big(system: System, space_id: str) -> bool:
+    """Whether the Space has as many WebRTC listeners as the setting sends to HLS."""
+    if system.settings.hls_above is None or system.settings.hls == "off":
+        return False
+    row = await asyncio.to_thread(system.views.row, "SELECT COALESCE(SUM(listeners), 0) AS n "
+                                  "FROM listeners_present WHERE space_id = ?", (space_id,))
+    return row is not None and row["n"] >= system.settings.hls_above
+
+
+def _to_hls(system: System, space_id: str, why: str) -> Problem:
+    """No WebRTC seat: 503, and (unless HLS is off) the Space's HLS stream as the
+    alternate, for the client to play instead with a few seconds' delay."""
+    headers = {"Retry-After": "5"}
+    if system.settings.hls != "off":
+        headers["Link"] = f'<{index_url(system, space_id)}>; rel="alternate"; ' \
+                          'type="application/vnd.apple.mpegurl"'
+        why += " Listen over HLS instead (the Link header), with a few seconds' delay."
+    return Problem(503, why, headers)
 
 
 @router.patch("/sessions/{session_id}", openapi_extra=SDP_BODY,

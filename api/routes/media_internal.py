@@ -38,6 +38,25 @@ class SessionEnd(BaseModel):
     user_id: str | None
 
 
+class PackageRequest(BaseModel):
+    space_id: str
+    host_id: str
+    recording: bool = False
+    transcripts: bool = False
+
+
+@router.post("/package")
+async def package(body: PackageRequest, system: SystemDep) -> dict:
+    """This node (the Space's origin) packages the Space's mix as LL-HLS."""
+    if system.node is None:
+        raise Problem(404, "This process carries no audio.")
+    try:
+        await system.node.package(body.space_id, body.host_id, body.recording, body.transcripts)
+    except MediaFull as error:
+        raise Problem(503, str(error)) from None
+    return {"packaging": True}
+
+
 @router.post("/{kind}")
 async def open_session(kind: str, body: SessionRequest, system: SystemDep) -> dict:
     node = system.node
