@@ -60,7 +60,8 @@ def placements(database_url: str) -> int:
 def test_a_space_spills_over_three_nodes_and_every_listener_hears_both_speakers(
         database_url, tmp_path: Path):
     env = {"SPACES_DATABASE_URL": database_url, "SPACES_SECRET": "fleet",
-           "SPACES_MEDIA_FLEET": "true", "SPACES_MEDIA_CAPACITY": "2"}
+           "SPACES_MEDIA_FLEET": "true", "SPACES_MEDIA_CAPACITY": "2",
+           "SPACES_HLS_DIR": str(tmp_path / "hls")}  # shared: the origin writes, the API reads
     nodes = [Server(tmp_path / f"node{i}", {**env, "SPACES_MEDIA_NODE_ID": f"node{i}"},
                     command="media", port=free_port()) for i in range(3)]
     api = Server(tmp_path / "api", env)
@@ -71,6 +72,7 @@ def test_a_space_spills_over_three_nodes_and_every_listener_hears_both_speakers(
         assert eventually(lambda: fleet_nodes(database_url) == 3, timeout=10)
         host, guest = register(http, "host"), register(http, "guest")
         fans = [register(http, f"fan{i}") for i in range(5)]
+        late = [register(http, f"late{i}") for i in range(2)]
         space = http.post("/v1/spaces", json={"title": "Everywhere"}, headers=host.auth).json()["id"]
         base = f"/v1/spaces/{space}"
         http.put(f"{base}/speakers/{guest.id}", headers=host.auth)
@@ -92,6 +94,14 @@ def test_a_space_spills_over_three_nodes_and_every_listener_hears_both_speakers(
                 placed = {r.headers["location"].rsplit("/", 1)[-1].split(".")[0]
                           for _, _, r in listeners}
                 assert placed == {"node0", "node1", "node2"}
+                # the last seat, then none: the next listener is sent to the origin's HLS
+                last_seat = await connect(web, f"{base}/audio/listen", late[0].token)
+                assert last_seat[2].status_code == 201, last_seat[2].text
+                pc, _, full = await connect(web, f"{base}/audio/listen", late[1].token)
+                await pc.close()
+                assert full.status_code == 503 and 'rel="alternate"' in full.headers["link"]
+                hls = (await web.get(f"{base}/hls/audio.m3u8", headers=late[1].auth))
+                assert hls.status_code == 200 and "#EXT-X-PART:" in hls.text, hls.text
                 overview = (await web.get("/v1/media/nodes", headers=auditor)).json()
                 assert sorted(n["node_id"] for n in overview) == ["node0", "node1", "node2"]
                 assert [n["origin_of"] for n in overview].count([space]) == 1
@@ -109,7 +119,7 @@ def test_a_space_spills_over_three_nodes_and_every_listener_hears_both_speakers(
                 await web.post(f"{base}/end", headers=host.auth)
                 for _, ears, _ in listeners:
                     await asyncio.wait_for(ears.ended.wait(), timeout=3.0)
-                for pc, _, _ in speakers + listeners:
+                for pc, _, _ in speakers + listeners + [last_seat]:
                     await pc.close()
 
         asyncio.run(asyncio.wait_for(scenario(), timeout=90))
