@@ -50,6 +50,7 @@ from media.hls_state import (
     STATE_FILE,
     HlsState,
     Timing,
+    read_state,
     write_atomic,
     write_state,
 )
@@ -79,7 +80,11 @@ class HlsWriter:
     """Packages one Space's mix into ``directory`` (created, and cleared of an earlier
     stream's files). ``window`` is the number of complete segments a playlist lists; files
     are deleted once their segment is twice that far behind, so a client that has just
-    read a playlist can still fetch everything in it (RFC 8216bis 6.2.2)."""
+    read a playlist can still fetch everything in it (RFC 8216bis 6.2.2).
+
+    A writer that finds an earlier writer's stream there (the Space's origin died, another
+    node goes on) numbers on after it, in a new discontinuity: players that reload the
+    playlist go on without starting again."""
 
     def __init__(
         self,
@@ -126,10 +131,14 @@ class HlsWriter:
         self._sequence = 1  # mfhd sequence number of the next fragment
         self._decode_time = 0  # media time of the next fragment, in samples
         self._segment_start = 0  # media time of the segment being filled, in samples
-        self._msn, self._part = 0, 0  # the next part to publish
+        before = read_state(directory)
+        first = before.msn + 1 if before is not None else 0
+        self._discontinuity = before.discontinuity + 1 if before is not None else 0
+        self._msn, self._part = first, 0  # the next part to publish
         self._segments: list[Segment] = []  # the playlist's window, the last one maybe incomplete
-        self._deleted = 0  # segments below this have had their files deleted
-        self._state = HlsState()
+        self._deleted = first  # segments below this have had their files deleted
+        self._first = first
+        self._state = HlsState(first, -1, discontinuity=self._discontinuity, first=first)
         self._captions_from: int | None = None  # first segment with a WebVTT segment
         self._cues: list[Cue] = []  # cues not yet wholly published
         self._vtt: list[Segment] = []
@@ -144,7 +153,7 @@ class HlsWriter:
             (directory / name).unlink(missing_ok=True)
         write_atomic(directory / INIT, fmp4.init_segment(config, sample_rate, channels, bitrate))
         if captions:
-            self._captions_from = 0
+            self._captions_from = first
         self._publish(multivariant=True)
 
     @property
@@ -255,7 +264,8 @@ class HlsWriter:
             current.msn, current.uri, current.duration + part.duration, current.program_date,
             (*current.parts, part), complete=False,
         )
-        self._state = HlsState(self._msn, self._part, complete=False)
+        self._state = HlsState(self._msn, self._part, False, False, self._discontinuity,
+                               self._first)
         self._part += 1
         if last or self._part == self.timing.parts_per_segment:
             self._complete_segment()
@@ -268,7 +278,7 @@ class HlsWriter:
         if self._captions_from is not None:
             self._write_captions(self._segments[-1])
         self._segment_start = self._decode_time
-        self._state = HlsState(msn, self._part - 1, complete=True)
+        self._state = HlsState(msn, self._part - 1, True, False, self._discontinuity, self._first)
         self._msn, self._part = msn + 1, 0
         del self._segments[: max(0, len(self._segments) - self.window)]
         del self._vtt[: max(0, len(self._vtt) - self.window)]
@@ -306,15 +316,17 @@ class HlsWriter:
             text = captions_playlist(
                 self._vtt, self.timing, media_sequence=self._captions_from or 0, ended=ended,
                 reports=[audio_report] if self._state.part >= 0 else [],
+                discontinuity=self._discontinuity,
             )
             write_atomic(self.directory / CAPTIONS_PLAYLIST, text.encode())
         self._playlist = audio_playlist(
             self._segments, self.timing, media_sequence=self._msn, init_uri=INIT,
             preload_hint=None if self._closed else part_uri(self._msn, self._part),
-            ended=ended, reports=captions_reports,
+            ended=ended, reports=captions_reports, discontinuity=self._discontinuity,
         )
         write_atomic(self.directory / AUDIO_PLAYLIST, self._playlist.encode())
-        self._state = HlsState(self._state.msn, self._state.part, self._state.complete, ended)
+        self._state = HlsState(self._state.msn, self._state.part, self._state.complete, ended,
+                               self._discontinuity, self._first)
         write_state(self.directory, self._state)
 
     def _date(self, media_samples: int) -> float:

@@ -73,9 +73,11 @@ def audio_playlist(
     preload_hint: str | None = None,
     ended: bool = False,
     reports: Sequence[RenditionReport] = (),
+    discontinuity: int = 0,
 ) -> str:
     """The LL-HLS media playlist of the audio: ``segments`` in order, all complete but
-    perhaps the last; ``preload_hint`` is the URI of the next part (dropped once ended)."""
+    perhaps the last; ``preload_hint`` is the URI of the next part (dropped once ended).
+    ``discontinuity``: the writers before this one (their segments are gone)."""
     lines = [
         "#EXTM3U",
         f"#EXT-X-VERSION:{AUDIO_VERSION}",
@@ -83,6 +85,7 @@ def audio_playlist(
         _server_control(timing),
         f"#EXT-X-PART-INF:PART-TARGET={timing.part_target:.3f}",
         f"#EXT-X-MEDIA-SEQUENCE:{segments[0].msn if segments else media_sequence}",
+        *_discontinuity(discontinuity),
         "#EXT-X-INDEPENDENT-SEGMENTS",
         f'#EXT-X-MAP:URI="{init_uri}"',
     ]
@@ -109,6 +112,7 @@ def captions_playlist(
     media_sequence: int,
     ended: bool = False,
     reports: Sequence[RenditionReport] = (),
+    discontinuity: int = 0,
 ) -> str:
     """The media playlist of the WebVTT segments: no parts, but the same target duration,
     program dates and EXT-X-SERVER-CONTROL as the audio (6.2.4 requires both the same)."""
@@ -118,6 +122,7 @@ def captions_playlist(
         f"#EXT-X-TARGETDURATION:{timing.target_duration}",
         _server_control(timing),
         f"#EXT-X-MEDIA-SEQUENCE:{segments[0].msn if segments else media_sequence}",
+        *_discontinuity(discontinuity),
     ]
     for segment in segments:
         lines += [
@@ -172,6 +177,12 @@ def vtt_time(seconds: float) -> str:
     hours, millis = divmod(millis, 3_600_000)
     minutes, millis = divmod(millis, 60_000)
     return f"{hours:02d}:{minutes:02d}:{millis // 1000:02d}.{millis % 1000:03d}"
+
+
+def _discontinuity(sequence: int) -> list[str]:
+    """EXT-X-DISCONTINUITY-SEQUENCE, once a writer has gone before: the segments now listed
+    start a new timeline, which players see by the changed number (4.4.3.3)."""
+    return [f"#EXT-X-DISCONTINUITY-SEQUENCE:{sequence}"] if sequence else []
 
 
 def _server_control(timing: Timing) -> str:

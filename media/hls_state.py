@@ -74,19 +74,26 @@ class HlsState:
     ``msn``/``part`` are its Media Sequence Number and Part Index (``part`` is -1 before
     anything is published); ``complete`` says segment ``msn`` is whole (its ``seg-`` file and
     EXTINF are out; the last segment of a stream may have fewer parts than the others);
-    ``ended`` says the playlist carries EXT-X-ENDLIST."""
+    ``ended`` says the playlist carries EXT-X-ENDLIST; ``discontinuity`` counts the
+    writers that went before this one in the directory (an origin that died, a new one
+    that goes on: EXT-X-DISCONTINUITY-SEQUENCE), and ``first`` is the first segment of
+    this writer's."""
 
     msn: int = 0
     part: int = -1
     complete: bool = False
     ended: bool = False
+    discontinuity: int = 0
+    first: int = 0
 
 
 def read_state(directory: Path) -> HlsState | None:
     """The state in ``directory``, or None if there is no (readable) stream there."""
     try:
         data = json.loads((directory / STATE_FILE).read_text())
-        return HlsState(int(data["msn"]), int(data["part"]), bool(data["complete"]), bool(data["ended"]))
+        return HlsState(int(data["msn"]), int(data["part"]), bool(data["complete"]),
+                        bool(data["ended"]), int(data.get("discontinuity", 0)),
+                        int(data.get("first", 0)))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -25,7 +25,15 @@ from api.problems import Problem
 from application.ports import MediaFull
 from domain.errors import SpaceHasEnded
 from domain.space import ENDED
-from media.hls_state import PARTS_PER_SEGMENT, HlsState, read_state, ready, too_far_ahead, wait_ready
+from media.hls_state import (
+    PARTS_PER_SEGMENT,
+    STATE_FILE,
+    HlsState,
+    read_state,
+    ready,
+    too_far_ahead,
+    wait_ready,
+)
 
 if TYPE_CHECKING:
     from api.bootstrap import System
@@ -42,6 +50,7 @@ TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "audio/mp4", ".m4s": 
 IMMUTABLE = "public, max-age=60, immutable"
 HOLD_SECONDS = 6.0  # three target durations: longest a blocking request is held (then 503)
 START_SECONDS = 5.0  # how long a first request waits for packaging to begin
+STALE_SECONDS = 3.0  # a live stream's state older than this: its origin stopped writing
 POLL_SECONDS = 0.02
 
 
@@ -70,7 +79,7 @@ async def hls_file(space_id: str, name: str, request: Request, caller: OptionalC
         raise Problem(401, "This server asks listeners to sign in.", {"WWW-Authenticate": "Bearer"})
     state = await _state(system, space, directory, caller.account_id if caller else None)
     if name != "index.m3u8":  # a media playlist is served once it lists a whole segment
-        await _hold(directory, *(_blocking(request, state) or (0, None)))
+        await _hold(directory, *(_blocking(request, state) or (state.first, None)))
     try:
         body = (directory / name).read_bytes()
     except FileNotFoundError:
@@ -108,19 +117,28 @@ async def _state(system: System, space: Space, directory: Path, user: UUID | Non
         space.check_listener(user, blocked)
         return await _ended(directory)
     state = read_state(directory)
-    if state is not None:
+    if state is not None and (state.ended or _fresh(directory)):
         return state
+    # not packaged yet, or its origin stopped writing (it died: the Space has a new one)
     try:
         await system.audio.package(str(space.id), str(space.host_id), recording=space.recording,
                                    transcripts=space.transcripts)
     except MediaFull as error:
         raise Problem(503, str(error), {"Retry-After": "5"}) from None
     deadline = time.monotonic() + START_SECONDS
-    while (state := read_state(directory)) is None:
+    while (state := read_state(directory)) is None or not _fresh(directory):
         if time.monotonic() > deadline:
             raise Problem(503, "The stream is starting; try again.", {"Retry-After": "1"})
         await asyncio.sleep(POLL_SECONDS)
     return state
+
+
+def _fresh(directory: Path) -> bool:
+    """Whether the origin wrote the stream's state lately (it does after every part)."""
+    try:
+        return time.time() - (directory / STATE_FILE).stat().st_mtime < STALE_SECONDS
+    except FileNotFoundError:
+        return False
 
 
 async def _ended(directory: Path) -> HlsState:

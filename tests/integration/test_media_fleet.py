@@ -15,6 +15,7 @@ import psycopg
 
 from infrastructure.media_fleet import MediaFleet, create_tables
 from infrastructure.pg_views import PostgresViewDatabase
+from tests.hls_client import MediaPlaylist
 from tests.integration.faults import eventually
 from tests.peers import ToneTrack, connect
 from tests.stream_watcher import Watcher
@@ -165,7 +166,7 @@ class Person:
 def test_when_an_edge_or_the_origin_dies_everyone_hears_the_space_again(database_url, tmp_path):
     env = {"SPACES_DATABASE_URL": database_url, "SPACES_SECRET": "fleet",
            "SPACES_MEDIA_FLEET": "true", "SPACES_RECORDINGS_DIR": str(tmp_path / "recordings"),
-           "SPACES_RECORDING_SEGMENT_SECONDS": "1"}
+           "SPACES_RECORDING_SEGMENT_SECONDS": "1", "SPACES_HLS_DIR": str(tmp_path / "hls")}
     # node0 becomes the origin (all equally idle, first by name), node1 an edge; node2 is
     # big enough to take everyone once the other two have died
     capacities = {"node0": 2, "node1": 2, "node2": 10}
@@ -204,6 +205,8 @@ def test_when_an_edge_or_the_origin_dies_everyone_hears_the_space_again(database
                     await person.join()
                 recorded_from = time.monotonic()
                 await everyone_hears(listeners)
+                hls = f"{base}/hls/audio.m3u8"
+                assert "DISCONTINUITY" not in (await web.get(hls)).text
 
                 origin = speaker.node
                 edge = next(p.node for p in listeners if p.node != origin)
@@ -219,6 +222,9 @@ def test_when_an_edge_or_the_origin_dies_everyone_hears_the_space_again(database
                 recording_again = time.monotonic()
                 assert speaker.node != origin
                 await everyone_hears(listeners)
+                # the HLS stream goes on from the new origin, numbered on after the old one
+                after = MediaPlaylist.parse((await web.get(hls)).text)
+                assert "#EXT-X-DISCONTINUITY-SEQUENCE:1" in after.text and after.parts, after.text
                 history = (await web.get(f"/v1/audit/spaces/{space}/history",
                                          headers=auditor)).json()
                 moved = [e["data"] for e in history if e["event"] == "MediaMoved"]

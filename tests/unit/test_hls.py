@@ -163,7 +163,7 @@ def test_the_live_playlist_lists_parts_before_their_segment_and_hints_the_next(t
     assert "#EXT-X-ENDLIST" not in lines
     assert read_state(tmp_path) == writer.state == HlsState(msn=2, part=1, complete=False, ended=False)
     assert json.loads((tmp_path / "state.json").read_text()) == {
-        "msn": 2, "part": 1, "complete": False, "ended": False,
+        "msn": 2, "part": 1, "complete": False, "ended": False, "discontinuity": 0, "first": 0,
     }
 
     index = (tmp_path / "index.m3u8").read_text().splitlines()
@@ -368,3 +368,22 @@ def test_a_new_writer_clears_an_earlier_stream_from_its_directory(tmp_path):
     (tmp_path / ".audio.m3u8.tmp").write_text("left by a crash")
     HlsWriter(tmp_path)
     assert files(tmp_path) == {"init.mp4", "index.m3u8", "audio.m3u8", "state.json"}
+
+
+def test_a_writer_after_another_numbers_on_in_a_new_discontinuity(tmp_path):
+    first = HlsWriter(tmp_path)
+    feed(first, two_tones(2 * SEGMENT + 1.2 * PART))  # segments 0 and 1, and a part of 2
+    before = read_state(tmp_path)
+    assert before is not None and (before.msn, before.part) == (2, 0)
+    # the node died without closing its writer; another origin goes on in the same directory
+    second = HlsWriter(tmp_path)
+    assert second.state == HlsState(3, -1, discontinuity=1, first=3)
+    assert not ready(second.state, 3, 0) and not too_far_ahead(second.state, 3, 0)
+    feed(second, two_tones(SEGMENT + 1.2 * PART))
+    playlist = second.media_playlist()
+    assert "#EXT-X-MEDIA-SEQUENCE:3\n#EXT-X-DISCONTINUITY-SEQUENCE:1\n" in playlist
+    assert "seg-3.m4s" in playlist and 'URI="part-4.0.m4s"' in playlist
+    assert "seg-0.m4s" not in playlist and not (tmp_path / "seg-0.m4s").exists()
+    assert read_state(tmp_path) == HlsState(4, 0, discontinuity=1, first=3)
+    third = HlsWriter(tmp_path)
+    assert third.state.discontinuity == 2 and third.state.msn == 5
