@@ -18,7 +18,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from media.opus import OpusDecoder  # noqa: E402
+from media.libopus import Decoder  # noqa: E402
 from tests.peers import ToneTrack  # noqa: E402
 from tests.support import Server  # noqa: E402
 
@@ -119,7 +119,7 @@ class Probe:
     carry the steady tone too."""
 
     def __init__(self) -> None:
-        self.decoder = OpusDecoder()
+        self.decoder = Decoder()
         self.onsets: list[float] = []
         self.quiet = 0
         self.steady = 0

@@ -1,15 +1,15 @@
 """One mix per Space: every 20 ms, one frame from each audible speaker is decoded, mixed
 and encoded once; every listener's track gets the same packets.
 
-Speakers' frames wait in short queues; a queue that runs dry is silence, one that grows
-past a few frames loses its oldest (latency must not creep). Who is audible is the
+Speakers' frames wait in short playout buffers (media/playout.py); one that runs dry is
+concealed, then silence; one that grows past a few frames loses its oldest (latency must
+not creep). Who is audible is the
 domain's decision (on stage, unmuted, Space live), handed in by the media node.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 from collections.abc import Callable
 
@@ -17,7 +17,8 @@ import av
 import numpy as np
 
 from media.hls import HlsWriter
-from media.opus import FRAME, TIME_BASE, OpusDecoder, OpusEncoder
+from media.opus import FRAME, TIME_BASE, OpusEncoder
+from media.playout import Playout
 from media.recording import Recorder
 from media.tracks import PacketTrack
 
@@ -29,17 +30,17 @@ TALKING_HOLDS = 0.3  # seconds a speaker still counts as talking after their las
 
 
 class SpeakerInput:
-    """One speaker's incoming Opus frames: queued for the mix, and forwarded as they come
-    to the other speakers (one shared packet for all of them; nothing re-encoded)."""
+    """One speaker's incoming Opus frames: in order for the mix (media/playout.py: losses
+    rebuilt from FEC or concealed), and forwarded as they come to the other speakers (one
+    shared packet for all of them; nothing re-encoded)."""
 
     def __init__(self, is_audible: Callable[[], bool]) -> None:
-        self.frames: collections.deque[bytes] = collections.deque(maxlen=MAX_QUEUED)
-        self.decoder = OpusDecoder()
+        self.playout = Playout(longest=MAX_QUEUED + 1)
         self.forward_to: set[PacketTrack] = set()
         self.is_audible = is_audible
 
-    def push(self, payload: bytes, timestamp: int, _sequence: int) -> None:
-        self.frames.append(payload)
+    def push(self, payload: bytes, timestamp: int, sequence: int) -> None:
+        self.playout.push(payload, sequence)
         if self.forward_to and self.is_audible():
             packet = av.Packet(payload)
             packet.pts, packet.time_base = timestamp, TIME_BASE
@@ -109,10 +110,9 @@ class SpaceMix:
         self.ticks += 1
         mixed = np.zeros(FRAME, dtype=np.float32)
         for speaker, source in self.speakers.items():
-            if not source.frames:
+            samples = source.playout.frame()  # taken even when muted: keeps the decoder's state
+            if samples is None:
                 continue
-            payload = source.frames.popleft()
-            samples = source.decoder.decode(payload)  # decode even when muted: keeps state
             if speaker in self.audible:
                 mixed += samples
                 if float(np.sqrt(np.mean(samples ** 2))) > TALKING_RMS:

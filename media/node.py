@@ -19,6 +19,7 @@ from pathlib import Path
 import av
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
+import media.codecs  # noqa: F401  (FEC and NACK for Opus in every answer)
 from application.ports import MediaFull
 from media.room import Caption, Captioning, Presence, Room, Talking
 from media.rtp_tap import tap
@@ -81,7 +82,7 @@ class MediaNode:
         def on_track(track: MediaStreamTrack) -> None:
             if track.kind == "audio":
                 receiver = next(t.receiver for t in session.pc.getTransceivers() if t.receiver.track is track)
-                tap(receiver, speaker_input.push)
+                tap(receiver, speaker_input.push, nack=True)
 
         answer = await self._answer(room, session, offer, prepare=Session.open_receive_slots)
         self.sessions[session.id] = session

@@ -16,6 +16,7 @@ from typing import Any
 from aiortc import RTCRtpReceiver
 
 PacketHandler = Callable[[bytes, int, int], None]  # (opus payload, rtp timestamp, sequence)
+MAX_NACKED = 16  # a longer gap is a pause or a restart, not loss worth asking for again
 
 
 class _Discard(queue.Queue):
@@ -26,13 +27,25 @@ class _Discard(queue.Queue):
             super().put(item, block, timeout)
 
 
-def tap(receiver: RTCRtpReceiver, on_packet: PacketHandler) -> None:
-    """Call on the connection's "track" event, before the receiver starts."""
+def tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, nack: bool = False) -> None:
+    """Call on the connection's "track" event, before the receiver starts. With `nack`, a
+    gap in the sequence numbers is reported to the sender at once (RTCP NACK, RFC 4585),
+    which aiortc's receiver does only for video; a sender that keeps a history (aiortc's,
+    Chromium's when `nack` is negotiated) sends the packets again."""
     original = receiver._handle_rtp_packet
+    highest: dict[int, int] = {}  # ssrc -> highest sequence number seen
 
     async def handle(packet: Any, arrival_time_ms: int) -> None:
         if packet.payload:
             on_packet(packet.payload, packet.timestamp, packet.sequence_number)
+        if nack:
+            last = highest.get(packet.ssrc)
+            gap = (packet.sequence_number - last) & 0xFFFF if last is not None else 1
+            if gap < 0x8000:
+                highest[packet.ssrc] = packet.sequence_number
+                if 1 < gap <= MAX_NACKED + 1:
+                    lost = [(last + i) & 0xFFFF for i in range(1, gap)]  # type: ignore[operator]
+                    await receiver._send_rtcp_nack(packet.ssrc, lost)
         await original(packet, arrival_time_ms)
 
     receiver._handle_rtp_packet = handle  # type: ignore[method-assign]

@@ -37,7 +37,7 @@ class Upstream:
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
             receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
-            tap(receiver, self._push)
+            tap(receiver, self._push, nack=True)
 
         @pc.on("connectionstatechange")
         def on_state() -> None:

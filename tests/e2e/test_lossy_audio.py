@@ -91,7 +91,7 @@ def test_a_listener_behind_ten_percent_loss_hears_the_tone_and_misses_just_what_
     assert 0.06 < seen["loss"] < 0.14
 
 
-def test_a_speaker_behind_loss_is_heard_and_the_media_node_reports_the_loss_back(server):
+def test_a_speaker_behind_loss_is_heard_and_the_media_node_asks_for_what_was_lost(server):
     http, host, base = live_space(server)
     fan = register(http, "fan")
     relay = LossyRelay(loss=0.1, direction="to_server", impaired="rtp", seed=29)
@@ -116,7 +116,10 @@ def test_a_speaker_behind_loss_is_heard_and_the_media_node_reports_the_loss_back
     seen = run(scenario())
     up = relay.counters["to_server"]
     assert abs(seen["tone"] - LOW) < 10
-    assert abs(up.kinds["rtp"] - seen["sent"]["packetsSent"]) <= 3  # the speaker's RTP all went via the relay
+    # the speaker's RTP all went via the relay, and the packets the node asked for again (NACK)
+    resent = up.kinds["rtp"] - seen["sent"]["packetsSent"]
+    assert 0.6 * up.dropped <= resent <= up.dropped + 3
     assert 0.06 < seen["loss"] < 0.14
-    assert seen["report"]["packetsLost"] == up.dropped  # the media node saw each gap, and said so
+    # the media node saw each gap and asked for it: what stays lost is the resends lost again
+    assert seen["report"]["packetsLost"] <= 0.3 * up.dropped
     assert relay.counters["to_client"].kinds["rtcp"] > 0 and relay.counters["to_client"].dropped == 0

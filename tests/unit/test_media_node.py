@@ -91,9 +91,9 @@ def test_the_mix_says_who_is_talking_when_that_changes():
     mix = SpaceMix()
     mix.on_talking = heard.append
     mix.audible = {"a"}
-    for payload in loud[:20]:
-        mix.input_for("a").push(payload, 0, 0)
-        mix.input_for("b").push(payload, 0, 0)  # b is not audible (muted): never talking
+    for sequence, payload in enumerate(loud[:20]):
+        mix.input_for("a").push(payload, 0, sequence)
+        mix.input_for("b").push(payload, 0, sequence)  # b is not audible (muted): never talking
         mix.tick()
     assert heard[0] == ["a"]
     for _ in range(30):  # nothing more arrives: quiet

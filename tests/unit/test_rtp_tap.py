@@ -7,7 +7,7 @@ import asyncio
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver
 
-from media.opus import OpusDecoder
+from media.libopus import Decoder
 from media.rtp_tap import _Discard, tap
 from tests.peers import ToneTrack
 
@@ -43,5 +43,5 @@ def test_tapped_receivers_hand_over_every_opus_packet_and_decode_nothing():
     assert len(payloads) > 40  # 50 packets a second
     assert isinstance(receiver._RTCRtpReceiver__decoder_queue, _Discard)
     assert receiver._RTCRtpReceiver__decoder_queue.qsize() <= 1  # only aiortc's stop signal
-    decoded = OpusDecoder().decode(payloads[-1])
+    decoded = Decoder().decode(payloads[-1])
     assert abs(decoded).max() > 0.05  # real audio, not empty payloads

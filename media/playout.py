@@ -1,0 +1,92 @@
+"""A speaker's packets in sequence order, one 20 ms frame per tick of the mix, with the
+losses made good as well as the stream allows: a packet that is missing when its turn
+comes is rebuilt from the next packet's in-band FEC (Opus LBRR) if that one is here,
+else concealed by the decoder (PLC). A retransmission (the node NACKs gaps, see
+media/rtp_tap.py) fills its place if it comes before its turn.
+
+The buffer starts playing once it holds `hold` packets beyond the first, so that the next
+packet, and with it the FEC of a lost one, is usually at hand; it never holds more than
+`longest` (then the oldest go: latency must not creep).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from media.libopus import Decoder
+
+IDLE_TICKS = 5  # nothing came for this long: the speaker paused; start again with a hold
+
+
+@dataclass
+class PlayoutStats:
+    received: int = 0
+    recovered: int = 0  # rebuilt from the next packet's FEC
+    concealed: int = 0  # made up by the decoder
+    late: int = 0  # came after their turn (or twice)
+    dropped: int = 0  # the buffer overflowed
+
+
+class Playout:
+    def __init__(self, hold: int = 1, longest: int = 4) -> None:
+        self.hold, self.longest = hold, longest
+        self.decoder = Decoder()
+        self.packets: dict[int, bytes] = {}  # extended sequence number -> Opus payload
+        self.next: int | None = None  # the extended sequence number whose turn is next
+        self.highest: int | None = None
+        self.playing = False
+        self.idle = 0  # ticks since the buffer last had a packet to play
+        self.stats = PlayoutStats()
+
+    def push(self, payload: bytes, sequence: int) -> None:
+        extended = self._extend(sequence)
+        if (self.playing and self.next is not None and extended < self.next) \
+                or extended in self.packets:
+            self.stats.late += 1
+            return
+        self.stats.received += 1
+        self.packets[extended] = payload
+        if self.highest is None or extended > self.highest:
+            self.highest = extended
+        if self.next is None or extended < self.next:  # not playing yet: an earlier start
+            self.next = extended
+        while self.highest - self.next >= self.longest:  # too far behind: drop the oldest
+            if self.packets.pop(self.next, None) is not None:
+                self.stats.dropped += 1
+            self.next += 1
+
+    def frame(self) -> np.ndarray | None:
+        """This tick's frame of the speaker (None: nothing to play, the speaker is silent)."""
+        if self.next is None or self.highest is None:
+            return None
+        if not self.playing:
+            if self.highest - self.next < self.hold:
+                return None
+            self.playing = True
+        if self.next > self.highest:  # nothing here yet for this turn
+            self.idle += 1
+            if self.idle >= IDLE_TICKS:
+                self.playing, self.idle = False, 0
+                return None
+            self.stats.concealed += 1
+            return self.decoder.conceal()
+        self.idle = 0
+        turn, self.next = self.next, self.next + 1
+        payload = self.packets.pop(turn, None)
+        if payload is not None:
+            return self.decoder.decode(payload)
+        following = self.packets.get(turn + 1)
+        if following is not None:
+            self.stats.recovered += 1
+            return self.decoder.recover(following)
+        self.stats.concealed += 1
+        return self.decoder.conceal()
+
+    def _extend(self, sequence: int) -> int:
+        """The 16-bit RTP sequence number, unwrapped near the highest one seen."""
+        if self.highest is None:
+            return sequence
+        delta = (sequence - self.highest) & 0xFFFF
+        return self.highest + delta if delta < 0x8000 else self.highest - (0x10000 - delta)
