@@ -26,6 +26,7 @@ from projections.faults import stopped_projections
 if TYPE_CHECKING:
     from api.bootstrap import System
     from application.ports import Views
+    from media.node import MediaNode
 
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -69,6 +70,7 @@ class Metrics:
             Gauge("spaces_media_packets_dropped", "Packets dropped for listeners who fell behind",
                   registry=self.registry).set_function(lambda: sum(
                       s.track.dropped for s in list(node.sessions.values()) if s.track))
+            self.registry.register(MediaQuality(node))
         self.registry.register(StoppedProjections(system.views))
         if system.settings.kafka_bootstrap:
             self.registry.register(KafkaLag(system))
@@ -81,6 +83,41 @@ class Metrics:
                 self.commands.labels(method, route, str(status)), self.latency.labels(method, route))
         children[0].inc()
         children[1].observe(seconds)
+
+
+class MediaQuality:
+    """Each listener's loss and jitter (their receiver reports), each speaker's packets and
+    how their losses were made good, and the FEC the mix is encoded with, per Space."""
+
+    def __init__(self, node: MediaNode):
+        self.node = node
+
+    def collect(self):
+        listener = ["space", "session", "role"]
+        loss = GaugeMetricFamily("spaces_media_listener_loss_ratio",
+                                 "Fraction of the mix a listener lately lost", labels=listener)
+        lost = GaugeMetricFamily("spaces_media_listener_lost_packets",
+                                 "Mix packets a listener lost in all", labels=listener)
+        jitter = GaugeMetricFamily("spaces_media_listener_jitter_seconds",
+                                   "Interarrival jitter a listener reports", labels=listener)
+        for session in list(self.node.sessions.values()):
+            if session.track is not None:
+                key = [session.space_id, session.id, session.role]
+                loss.add_metric(key, session.reception.loss)
+                lost.add_metric(key, session.reception.lost)
+                jitter.add_metric(key, session.reception.jitter)
+        speaker = GaugeMetricFamily("spaces_media_speaker_packets",
+                                    "A speaker's packets: received, recovered from FEC, "
+                                    "concealed, late, dropped", labels=["space", "speaker", "outcome"])
+        fec = GaugeMetricFamily("spaces_media_fec_percent",
+                                "Loss the mix's in-band FEC is sized for", labels=["space"])
+        for room in list(self.node.rooms.values()):
+            if room.upstream is None:
+                fec.add_metric([room.space_id], room.mix.fec_percent)
+            for user, source in list(room.mix.speakers.items()):
+                for outcome, count in vars(source.playout.stats).items():
+                    speaker.add_metric([room.space_id, user, outcome], count)
+        yield from (loss, lost, jitter, speaker, fec)
 
 
 class StoppedProjections:

@@ -78,6 +78,14 @@ class SpaceMix:
             self.recorder.close()
         self.recorder = recorder
 
+    def expect_loss(self, percent: int) -> None:
+        """Listeners lose this much: the shared encoder sizes its in-band FEC for it."""
+        self._encoder.expect_loss(percent)
+
+    @property
+    def fec_percent(self) -> int:
+        return self._encoder.loss_percent
+
     def input_for(self, speaker: str) -> SpeakerInput:
         if speaker not in self.speakers:
             self.speakers[speaker] = SpeakerInput(lambda: speaker in self.audible)

@@ -21,6 +21,7 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConn
 
 import media.codecs  # noqa: F401  (FEC and NACK for Opus in every answer)
 from application.ports import MediaFull
+from media import quality
 from media.room import Caption, Captioning, Presence, Room, Talking
 from media.rtp_tap import tap
 from media.sdp import BadOffer, check_offer
@@ -63,6 +64,7 @@ class MediaNode:
         self.rooms: dict[str, Room] = {}
         self.sessions: dict[str, Session] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -201,8 +203,9 @@ class MediaNode:
                 self.hls_linger, shutil.rmtree, room.hls_dir, True)
 
     async def close(self) -> None:
-        if self._reaper:
-            self._reaper.cancel()
+        for task in (self._reaper, self._watch):
+            if task:
+                task.cancel()
         for space_id in list(self.rooms):
             await self.close_room(space_id)
 
@@ -226,6 +229,7 @@ class MediaNode:
               origin: str | None = None) -> Room:
         if self._reaper is None:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
+            self._watch = asyncio.get_running_loop().create_task(quality.watch(self))
         if len(self.sessions) >= self.max_sessions:
             raise MediaFull(f"This media node carries {self.max_sessions} sessions already.")
         room = self.rooms.get(space_id)

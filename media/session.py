@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from aiortc import RTCPeerConnection
 
+from media.quality import Reception
 from media.sdp import offered_directions
 from media.tracks import PacketTrack
 
@@ -22,6 +23,7 @@ class Session:
     # a speaker's receive slots: the other speakers' streams, by the speaker each carries
     slots: list[PacketTrack] = field(default_factory=list)
     carrying: dict[PacketTrack, str] = field(default_factory=dict)
+    reception: Reception = field(default_factory=Reception)  # a listener's, as they report it
 
     def open_receive_slots(self) -> None:
         """Each extra audio section the speaker offered to receive only becomes a slot that

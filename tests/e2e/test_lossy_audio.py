@@ -67,9 +67,10 @@ def test_a_listener_behind_ten_percent_loss_hears_the_tone_and_misses_just_what_
             await asyncio.sleep(1.0)
             start = time.monotonic()
             await asyncio.sleep(3.0)
+            metrics = (await web.get("/metrics")).text  # what the node makes of their reports
             loss = end_loss(lossy, "to_client")
             await asyncio.sleep(0.2)
-            seen = {"loss": loss, "clean": await rtp_stats(clean_pc, "inbound-rtp"),
+            seen = {"loss": loss, "metrics": metrics, "clean": await rtp_stats(clean_pc, "inbound-rtp"),
                     "lossy": await rtp_stats(lossy_pc, "inbound-rtp"),
                     "clean_tone": clean_ears.dominant(start), "lossy_tone": lossy_ears.dominant(start),
                     "lossy_level": lossy_ears.level_at(LOW, start)}
@@ -89,6 +90,13 @@ def test_a_listener_behind_ten_percent_loss_hears_the_tone_and_misses_just_what_
         assert relay.counters["to_server"].dropped == 0
     assert clean.counters["to_client"].dropped == 0
     assert 0.06 < seen["loss"] < 0.14
+    # the node reads each listener's loss from their reports, and sizes the mix's FEC for it
+    losses = sorted(float(line.rsplit(" ", 1)[1]) for line in seen["metrics"].splitlines()
+                    if line.startswith("spaces_media_listener_loss_ratio{"))
+    assert len(losses) == 2 and losses[0] < 0.03 and losses[1] > 0.03, losses
+    fec = [line for line in seen["metrics"].splitlines() if line.startswith("spaces_media_fec_percent{")]
+    assert len(fec) == 1 and float(fec[0].rsplit(" ", 1)[1]) > 3, fec
+    assert 'outcome="received"' in seen["metrics"]  # the speaker's packets, counted
 
 
 def test_a_speaker_behind_loss_is_heard_and_the_media_node_asks_for_what_was_lost(server):
