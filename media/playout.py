@@ -30,8 +30,9 @@ class PlayoutStats:
 
 
 class Playout:
-    def __init__(self, hold: int = 1, longest: int = 4) -> None:
+    def __init__(self, hold: int = 1, longest: int = 4, fec: bool = True) -> None:
         self.hold, self.longest = hold, longest
+        self.fec = fec  # rebuild a lost frame from the next packet (else conceal it)
         self.decoder = Decoder()
         self.packets: dict[int, bytes] = {}  # extended sequence number -> Opus payload
         self.next: int | None = None  # the extended sequence number whose turn is next
@@ -77,7 +78,7 @@ class Playout:
         payload = self.packets.pop(turn, None)
         if payload is not None:
             return self.decoder.decode(payload)
-        following = self.packets.get(turn + 1)
+        following = self.packets.get(turn + 1) if self.fec else None
         if following is not None:
             self.stats.recovered += 1
             return self.decoder.recover(following)

@@ -12,7 +12,10 @@ import httpx
 import numpy as np
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+import media.codecs  # noqa: F401  (offers name FEC and NACK for Opus, as Chromium's may)
 import media.ice  # noqa: F401  (ICE candidates on 127.0.0.1 only, as the server's)
+from media.playout import Playout
+from media.rtp_tap import tap
 from tests.relay import LossyRelay
 from tests.relay_sdp import hidden_offer, relay_answer
 
@@ -104,6 +107,41 @@ class Ears:
         return float(np.fft.rfftfreq(len(samples), 1 / RATE)[np.argmax(spectrum[1:]) + 1])
 
 
+class Player:
+    """What a listener's decoder makes of the packets that reach it, on its own 20 ms clock:
+    a playout buffer (media/playout.py) that rebuilds losses from FEC if `fec`, and asks
+    for them again (NACK, as the node's receivers do) if `nack`. Counts concealed frames."""
+
+    def __init__(self, fec: bool = True, nack: bool = True, hold: int = 2) -> None:
+        self.playout = Playout(hold=hold, longest=8, fec=fec)
+        self.nack = nack
+        self.played = 0
+        self._clock: asyncio.Task[None] | None = None
+
+    def attach(self, receiver: Any) -> None:
+        tap(receiver, lambda payload, _ts, sequence: self.playout.push(payload, sequence),
+            nack=self.nack)
+        self._clock = asyncio.ensure_future(self._play())
+
+    async def _play(self) -> None:
+        loop = asyncio.get_running_loop()
+        tick = loop.time()
+        while True:
+            if self.playout.frame() is not None:
+                self.played += 1
+            tick += 0.02
+            await asyncio.sleep(max(0.0, tick - loop.time()))
+
+    def stop(self) -> None:
+        if self._clock is not None:
+            self._clock.cancel()
+
+    @property
+    def concealed(self) -> float:
+        """The share of played frames the decoder had to make up."""
+        return self.playout.stats.concealed / self.played if self.played else 0.0
+
+
 def close_with(pc: RTCPeerConnection, relay: LossyRelay) -> None:
     """Closes the relay once the connection is closed."""
 
@@ -115,6 +153,7 @@ def close_with(pc: RTCPeerConnection, relay: LossyRelay) -> None:
 
 async def connect(http: httpx.AsyncClient, path: str, token: str | None,
                   tone: ToneTrack | None = None, receive: int = 0, relay: LossyRelay | None = None,
+                  player: Player | None = None,
                   ) -> tuple[RTCPeerConnection, Ears, httpx.Response]:
     """Offers to the server (publish with a tone, listen without); returns the connection,
     what it hears, and the server's response. A speaker may also offer `receive` audio
@@ -123,7 +162,8 @@ async def connect(http: httpx.AsyncClient, path: str, token: str | None,
     With a `relay` (a LossyRelay not yet started) every packet of the connection goes through
     it: the offer hides the client's candidates, the relay is started toward the server's
     candidate in the answer, the answer is rewritten to name the relay, and the relay closes
-    with the connection."""
+    with the connection. A `player` takes the listener's packets before aiortc's decoder
+    (what it hears is then the player's to count; `Ears` get nothing)."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     ears = Ears()
     if tone is not None:
@@ -135,6 +175,8 @@ async def connect(http: httpx.AsyncClient, path: str, token: str | None,
 
     @pc.on("track")
     def on_track(track: Any) -> None:
+        if player is not None:
+            player.attach(next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track))
         asyncio.ensure_future(ears.consume(track))
 
     await pc.setLocalDescription(await pc.createOffer())

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from aiortc import RTCPeerConnection
 
-from tests.peers import ToneTrack, connect
+from tests.peers import Player, ToneTrack, connect
 from tests.relay import LossyRelay
 from tests.support import Person, register
 
@@ -131,3 +131,37 @@ def test_a_speaker_behind_loss_is_heard_and_the_media_node_asks_for_what_was_los
     # the media node saw each gap and asked for it: what stays lost is the resends lost again
     assert seen["report"]["packetsLost"] <= 0.3 * up.dropped
     assert relay.counters["to_client"].kinds["rtcp"] > 0 and relay.counters["to_client"].dropped == 0
+
+
+def test_at_ten_percent_loss_a_listener_conceals_almost_nothing_with_recovery(server):
+    """Two listeners behind 10 % random loss in the same run: one makes good its losses
+    (the mix's in-band FEC, NACKs the node answers from its history), the other does not."""
+    http, host, base = live_space(server)
+    fans = [register(http, name) for name in ("mended", "bare")]
+    relays = [LossyRelay(loss=0.1, direction="to_client", impaired="rtp", seed=seed) for seed in (19, 23)]
+    players = [Player(fec=True, nack=True), Player(fec=False, nack=False)]
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as web:
+            host_pc, _, _ = await connect(web, f"{base}/audio/publish", host.token, ToneTrack(LOW))
+            pcs = [host_pc]
+            for fan, relay, player in zip(fans, relays, players):
+                pc, _, answered = await connect(web, f"{base}/audio/listen", fan.token, relay=relay,
+                                                player=player)
+                assert answered.status_code == 201
+                pcs.append(pc)
+            await asyncio.sleep(6.0)  # the node reads their reports every 2 s and sizes the FEC
+            for player in players:
+                player.stop()
+            for pc in pcs:
+                await pc.close()
+
+    run(scenario())
+    mended, bare = players
+    dropped = [relay.counters["to_client"].loss("rtp") for relay in relays]
+    assert all(0.04 < d < 0.16 for d in dropped), dropped
+    assert mended.played > 200 and bare.played > 200
+    assert bare.concealed > 0.03, bare.playout.stats
+    assert mended.concealed <= 0.005, (mended.playout.stats, mended.played)
+    print(f"\nconcealed at 10 % loss: {mended.concealed:.2%} with recovery, "
+          f"{bare.concealed:.2%} without")
