@@ -53,3 +53,20 @@ def test_the_nodes_benchmark_compares_a_fleet_with_one_node_and_times_failovers(
                 "all_heard"):
         assert key in measured, measured
     assert measured["edge_failover_s"] != float("inf") and measured["origin_failover_s"] != float("inf")
+
+
+def test_the_hls_benchmark_plays_simulated_listeners_through_the_cache(tmp_path):
+    figures = tmp_path / "hls.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench/hls.py"), "--quick",
+                           "--json", str(figures)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "origin req/seg" in done.stdout and "g2g p50 s" in done.stdout
+    measured = json.loads(figures.read_text())
+    for key in ("listeners", "origin_requests_per_segment", "stalled", "latency_s_p50",
+                "webrtc_listeners_same_cpu"):
+        assert key in measured, measured
+    row = measured["rows"][0]
+    assert row["generator"]["joined"] == row["listeners"] == measured["listeners"] == 50
+    assert row["origin_requests_per_url_max"] <= 2  # nginx collapsed the listeners' requests
+    assert 0 < measured["origin_requests_per_segment"] and measured["stalled"] <= 50
+    assert 0.5 < measured["latency_s_p50"] < 6.0  # a burst's start, speaker -> decoded HLS

@@ -1,0 +1,3 @@
+module spaces/bench/hls_load
+
+go 1.19
