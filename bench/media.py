@@ -1,8 +1,10 @@
 """The media layer, side by side in one run: aiortc's MediaRelay handing each listener a
-decoded track (naive) against our node (one mix encoded once, packets shared), with 10
-speakers and growing numbers of listeners. Prints, per row: media CPU (cores), listeners per
-core, the worst listener's share of packets received, speaker → listener latency p50/p99
-(at the listener's network input, before its own jitter buffer), memory per listener.
+decoded track (naive) against our node (one mix encoded once, packets shared), its packets
+sent to listeners by one aiortc sender task each ("tasks") or in one loop per packet
+("batched", media/fanout.py), with 10 speakers and growing numbers of listeners. Prints,
+per row: media CPU (cores), listeners per core, the worst listener's share of packets
+received, speaker → listener latency p50/p99 (at the listener's network input, before its
+own jitter buffer), memory per listener.
 
 Run: .venv/bin/python bench/media.py            (a few minutes)
      .venv/bin/python bench/media.py --quick    (a smoke run, as in CI)
@@ -114,8 +116,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: few listeners, short")
     args = parser.parse_args()
-    plans = ({"relay": [4], "mix": [4]} if args.quick else
-             {"relay": [10, 20, 30], "mix": [10, 50, 100, 200]})
+    plans = ({"relay": [4], "tasks": [4], "batched": [4]} if args.quick else
+             {"relay": [10, 20, 30], "tasks": [10, 50, 100, 200], "batched": [10, 50, 100, 200]})
     seconds = 2.0 if args.quick else 6.0
     print(f"{'way':<8}{'listeners':>10}{'cores':>8}{'per core':>10}{'worst %':>9}"
           f"{'p50 ms':>8}{'p99 ms':>8}{'MB/lstnr':>10}")
