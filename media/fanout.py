@@ -47,6 +47,8 @@ class FanoutTrack(ParkedTrack):
         self.sequence = random.getrandbits(15)
         self.timestamp_origin = random.getrandbits(32)
         self.first = True  # the first packet carries the marker (start of a talkspurt)
+        self.pair: object = None  # the ICE pair last sent on, and its remote address
+        self.address: tuple[str, int] | None = None
         self.sent = self.dropped = self.skipped = 0
         self.last_taken = time.monotonic()  # when a packet last left for this listener
 
@@ -108,6 +110,8 @@ class Fanout:
             if pair is None:
                 track.skipped += 1
                 continue
+            if pair is not track.pair:  # aioice builds the address anew on each look
+                track.pair, track.address = pair, pair.remote_addr
             transport = pair.protocol.transport
             sequence = track.sequence = (track.sequence + 1) & 0xFFFF
             if transport.get_write_buffer_size() or transport.is_closing():
@@ -121,7 +125,7 @@ class Fanout:
                 data = path.srtp.protect(
                     pack(first, marker | path.payload_type, sequence, timestamp, path.ssrc)
                     + extension + payload)
-                transport.sendto(data, pair.remote_addr)
+                transport.sendto(data, track.address)
             except Exception:  # one listener's failure is theirs alone
                 log.exception("sending to a listener failed")
                 track.dropped += 1
