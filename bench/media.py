@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,50 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
-from harness import BurstTrack, Probe, latencies, p99  # noqa: E402
+from harness import BurstTrack, Node, Probe, join, latencies, p99  # noqa: E402
 
-from media.rtp_tap import tap  # noqa: E402
 from tests.peers import ToneTrack  # noqa: E402
-
-
-class Node:
-    def __init__(self, mode: str):
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "bench/media_node.py"), mode],
-                                        stdout=subprocess.PIPE, text=True)
-        self.port = int(self.process.stdout.readline())
-        self.lock = asyncio.Lock()
-
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-
-    async def ask(self, request: dict) -> dict:
-        async with self.lock:
-            self.writer.write((json.dumps(request) + "\n").encode())
-            await self.writer.drain()
-            return json.loads(await self.reader.readline())
-
-    def close(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-
-async def join(node: Node, role: str, track=None, on_packet=None) -> RTCPeerConnection:
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    if track is not None:
-        pc.addTrack(track)
-    else:
-        pc.addTransceiver("audio", direction="recvonly")
-
-        @pc.on("track")
-        def on_track(remote):
-            receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is remote)
-            tap(receiver, on_packet)
-
-    await pc.setLocalDescription(await pc.createOffer())
-    answer = await node.ask({"op": role, "sdp": pc.localDescription.sdp})
-    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
-    return pc
 
 
 async def measure(mode: str, listeners: int, seconds: float) -> dict:
