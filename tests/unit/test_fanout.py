@@ -65,8 +65,11 @@ class Listener:
         self.receiving = asyncio.Event()
         self.decode = decode
 
-    async def connect(self) -> None:
-        self.pc.addTransceiver("audio", direction="recvonly")
+    async def connect(self, codec: str | None = None) -> None:
+        transceiver = self.pc.addTransceiver("audio", direction="recvonly")
+        if codec is not None:
+            transceiver.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("audio").codecs
+                                             if c.mimeType == codec])
 
         @self.pc.on("track")
         def on_track(remote: Any) -> None:
@@ -294,5 +297,20 @@ def test_an_edge_room_hands_the_origins_packets_to_the_fan_out(tmp_path):
         assert len(room.mix.listeners) == 0 and listener.track.readyState == "ended"
         await room.close()
         await listener.close()
+
+    run(scenario)
+
+
+def test_a_listener_that_negotiated_no_opus_is_sent_nothing():
+    async def scenario() -> None:
+        fanout, tone = Fanout(), Tone()
+        pcmu, opus = Listener(fanout), Listener(fanout)
+        await pcmu.connect(codec="audio/PCMU")
+        await opus.connect()
+        await pump(fanout, tone, lambda: opus.receiving.is_set() and pcmu.track.refused)
+        await pump_n(fanout, tone, 5)
+        assert pcmu.track.sent == 0 and pcmu.heard == [] and opus.track.sent > 0
+        for listener in (pcmu, opus):
+            await listener.close()
 
     run(scenario)
