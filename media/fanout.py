@@ -49,7 +49,7 @@ class FanoutTrack(ParkedTrack):
         self.first = True  # the first packet carries the marker (start of a talkspurt)
         self.pair: object = None  # the ICE pair last sent on, and its remote address
         self.address: tuple[str, int] | None = None
-        self.sent = self.dropped = self.skipped = 0
+        self.sent = self.dropped = self.skipped = self.failures = 0
         self.last_taken = time.monotonic()  # when a packet last left for this listener
 
     def attach(self, pc: RTCPeerConnection) -> None:
@@ -127,7 +127,9 @@ class Fanout:
                     + extension + payload)
                 transport.sendto(data, track.address)
             except Exception:  # one listener's failure is theirs alone
-                log.exception("sending to a listener failed")
+                if not track.failures:  # said once, not 50 times a second
+                    log.exception("sending to a listener failed")
+                track.failures += 1
                 track.dropped += 1
                 continue
             track.first = False
