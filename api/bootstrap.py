@@ -294,7 +294,7 @@ def _media_node(system: System) -> MediaNode:
                      speech=engine_factory(s.stt_engine, s.stt_model),
                      transcription_slots=s.transcription_slots, on_caption=on_caption,
                      max_rooms=s.media_max_rooms, max_sessions=s.media_max_sessions,
-                     max_listeners=s.media_capacity,
+                     max_listeners=s.media_capacity, fanout=s.media_fanout,
                      hls=None if s.hls == "off" else s.hls_root, hls_always=s.hls == "always",
                      hls_linger=s.hls_linger_seconds,
                      on_talking=lambda space_id, talking: live.publish(

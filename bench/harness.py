@@ -1,7 +1,10 @@
-"""Shared pieces of the benchmarks: local servers, fresh databases, `spaces serve`, wrk."""
+"""Shared pieces of the benchmarks: local servers, fresh databases, `spaces serve`, wrk, and
+a media node in a process of its own."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import shutil
 import subprocess
@@ -14,11 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from media.libopus import Decoder  # noqa: E402
+from media.rtp_tap import tap  # noqa: E402
 from tests.peers import ToneTrack  # noqa: E402
 from tests.support import Server  # noqa: E402
 
@@ -132,3 +137,45 @@ class Probe:
             self.onsets.append(time.monotonic())
         self.quiet = 0 if loud else self.quiet + 1
         self.steady += spectrum[int(STEADY_HZ / 50)] > 0.02
+
+
+class Node:
+    """bench/media_node.py in a process of its own (its CPU measured alone), signalled with
+    JSON lines on a local TCP port."""
+
+    def __init__(self, mode: str):
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "bench/media_node.py"), mode],
+                                        stdout=subprocess.PIPE, text=True)
+        self.port = int(self.process.stdout.readline())
+        self.lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    async def ask(self, request: dict) -> dict:
+        async with self.lock:
+            self.writer.write((json.dumps(request) + "\n").encode())
+            await self.writer.drain()
+            return json.loads(await self.reader.readline())
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+async def join(node: Node, role: str, track=None, on_packet=None) -> RTCPeerConnection:
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    if track is not None:
+        pc.addTrack(track)
+    else:
+        pc.addTransceiver("audio", direction="recvonly")
+
+        @pc.on("track")
+        def on_track(remote):
+            receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is remote)
+            tap(receiver, on_packet)
+
+    await pc.setLocalDescription(await pc.createOffer())
+    answer = await node.ask({"op": role, "sdp": pc.localDescription.sdp})
+    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+    return pc

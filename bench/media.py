@@ -1,8 +1,10 @@
 """The media layer, side by side in one run: aiortc's MediaRelay handing each listener a
-decoded track (naive) against our node (one mix encoded once, packets shared), with 10
-speakers and growing numbers of listeners. Prints, per row: media CPU (cores), listeners per
-core, the worst listener's share of packets received, speaker → listener latency p50/p99
-(at the listener's network input, before its own jitter buffer), memory per listener.
+decoded track (naive) against our node (one mix encoded once, packets shared), its packets
+sent to listeners by one aiortc sender task each ("tasks") or in one loop per packet
+("batched", media/fanout.py), with 10 speakers and growing numbers of listeners. Prints,
+per row: media CPU (cores), listeners per core, the worst listener's share of packets
+received, speaker → listener latency p50/p99 (at the listener's network input, before its
+own jitter buffer), memory per listener.
 
 Run: .venv/bin/python bench/media.py            (a few minutes)
      .venv/bin/python bench/media.py --quick    (a smoke run, as in CI)
@@ -12,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,50 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
-from harness import BurstTrack, Probe, latencies, p99  # noqa: E402
+from harness import BurstTrack, Node, Probe, join, latencies, p99  # noqa: E402
 
-from media.rtp_tap import tap  # noqa: E402
 from tests.peers import ToneTrack  # noqa: E402
-
-
-class Node:
-    def __init__(self, mode: str):
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "bench/media_node.py"), mode],
-                                        stdout=subprocess.PIPE, text=True)
-        self.port = int(self.process.stdout.readline())
-        self.lock = asyncio.Lock()
-
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-
-    async def ask(self, request: dict) -> dict:
-        async with self.lock:
-            self.writer.write((json.dumps(request) + "\n").encode())
-            await self.writer.drain()
-            return json.loads(await self.reader.readline())
-
-    def close(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-
-async def join(node: Node, role: str, track=None, on_packet=None) -> RTCPeerConnection:
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    if track is not None:
-        pc.addTrack(track)
-    else:
-        pc.addTransceiver("audio", direction="recvonly")
-
-        @pc.on("track")
-        def on_track(remote):
-            receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is remote)
-            tap(receiver, on_packet)
-
-    await pc.setLocalDescription(await pc.createOffer())
-    answer = await node.ask({"op": role, "sdp": pc.localDescription.sdp})
-    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
-    return pc
 
 
 async def measure(mode: str, listeners: int, seconds: float) -> dict:
@@ -114,8 +73,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: few listeners, short")
     args = parser.parse_args()
-    plans = ({"relay": [4], "mix": [4]} if args.quick else
-             {"relay": [10, 20, 30], "mix": [10, 50, 100, 200]})
+    plans = ({"relay": [4], "tasks": [4], "batched": [4]} if args.quick else
+             {"relay": [10, 20, 30], "tasks": [10, 50, 100, 200], "batched": [10, 50, 100, 200]})
     seconds = 2.0 if args.quick else 6.0
     print(f"{'way':<8}{'listeners':>10}{'cores':>8}{'per core':>10}{'worst %':>9}"
           f"{'p50 ms':>8}{'p99 ms':>8}{'MB/lstnr':>10}")

@@ -1,6 +1,8 @@
 """The media side of bench/media.py, in a process of its own so its CPU is measured alone.
 
-`mix`: the real MediaNode (packets tapped, one mix encoded once, shared by listeners).
+`batched` / `tasks`: the real MediaNode (packets tapped, one mix encoded once, shared by
+listeners), its packets sent to listeners in one loop per packet (media/fanout.py) or by
+one aiortc sender task per listener.
 `relay`: the naive way: aiortc decodes each speaker, one decoded mix is handed by
 aiortc's MediaRelay to every listener, whose sender encodes it again.
 Signalling: JSON lines on a local TCP port (printed on the first line of stdout).
@@ -67,8 +69,8 @@ class Naive:
 
 
 class Ours:
-    def __init__(self) -> None:
-        self.node = MediaNode()
+    def __init__(self, fanout: str) -> None:
+        self.node = MediaNode(fanout=fanout)  # type: ignore[arg-type]
         self.speakers = 0
 
     async def answer(self, role: str, offer: str) -> str:
@@ -86,7 +88,7 @@ def rss_bytes() -> int:
 
 
 async def main() -> None:
-    side = Naive() if sys.argv[1] == "relay" else Ours()
+    side = Naive() if sys.argv[1] == "relay" else Ours(sys.argv[1])
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while line := await reader.readline():

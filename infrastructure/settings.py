@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     media_capacity: int = Field(300, ge=0, description="WebRTC listeners this media node takes "
                                 "(0: speakers only; in a fleet, an origin that listeners never "
                                 "reach); beyond it listeners are sent to HLS")
+    media_fanout: Literal["batched", "tasks"] = Field(
+        "batched", description="how a media node sends the mix to its listeners: batched (one "
+        "loop per packet for all of a Space's listeners) or tasks (aiortc's sender task per listener)")
     media_ice_servers: list[str] = Field(
         default_factory=list, description='STUN/TURN URLs for the media node, as JSON: ["stun:host:3478"]'
     )

@@ -17,6 +17,7 @@ import av
 import numpy as np
 
 from media.hls import HlsWriter
+from media.listeners import Listeners, listeners
 from media.opus import FRAME, TIME_BASE, OpusEncoder
 from media.playout import Playout
 from media.recording import Recorder
@@ -49,10 +50,10 @@ class SpeakerInput:
 
 
 class SpaceMix:
-    def __init__(self) -> None:
+    def __init__(self, to: Listeners | None = None) -> None:
         self.speakers: dict[str, SpeakerInput] = {}
         self.audible: set[str] = set()
-        self.listeners: set[PacketTrack] = set()
+        self.listeners = to if to is not None else listeners("batched")
         self.recorder: Recorder | None = None  # set while the Space is being recorded
         self.hls: HlsWriter | None = None  # set while the mix is packaged as HLS
         self.on_speech: Callable[[str, np.ndarray], None] | None = None  # while transcripts are on
@@ -70,7 +71,7 @@ class SpaceMix:
         if self._task:
             self._task.cancel()
         self.record(None)
-        for track in list(self.listeners):
+        for track in self.listeners:
             track.end()
 
     def record(self, recorder: Recorder | None) -> None:
@@ -133,5 +134,4 @@ class SpaceMix:
         if self.hls is not None:
             self.hls.write(mixed)
         for packet in self._encoder.encode(mixed):
-            for track in self.listeners:
-                track.offer(packet)
+            self.listeners.send(packet)

@@ -22,12 +22,12 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConn
 import media.codecs  # noqa: F401  (FEC and NACK for Opus in every answer)
 from application.ports import MediaFull
 from media import quality
+from media.listeners import FanoutMode
 from media.room import Caption, Captioning, Presence, Room, Talking
 from media.rtp_tap import tap
 from media.sdp import BadOffer, check_offer
 from media.session import Session
 from media.speech import SpeechEngine, engine_factory
-from media.tracks import PacketTrack
 from media.upstream import Upstream
 
 
@@ -42,8 +42,12 @@ class MediaNode:
                  max_rooms: int = 1_000, max_sessions: int = 5_000,
                  max_listeners: int | None = None,
                  internal_token: str | None = None,
-                 hls: Path | None = None, hls_always: bool = False, hls_linger: float = 10.0):
+                 hls: Path | None = None, hls_always: bool = False, hls_linger: float = 10.0,
+                 fanout: FanoutMode = "batched"):
+        """`fanout`: how the mix reaches listeners, "batched" (one loop per packet for a
+        Space's listeners, media/fanout.py) or "tasks" (a sender task per listener)."""
         self.ice_servers = [RTCIceServer(urls=u) for u in ice_servers or []]
+        self.fanout = fanout
         self.recordings = recordings
         self.segment_seconds = segment_seconds
         self.on_presence = on_presence  # (space_id, listener_count, "joined"/"left", user_id)
@@ -109,10 +113,9 @@ class MediaNode:
                 if room.empty():
                     await self.close_room(space_id)
                 raise MediaFull(f"The Space's origin node could not be reached: {error}") from None
-        mix = PacketTrack()
         role = "edge" if edge else "listener"
-        session = Session(uuid.uuid4().hex, space_id, user_id, role, self._peer(), mix)
-        session.pc.addTrack(mix)
+        pc = self._peer()
+        session = Session(uuid.uuid4().hex, space_id, user_id, role, pc, room.listener_track(pc))
         answer = await self._answer(room, session, offer)
         self.sessions[session.id] = session
         room.add_listener(session)
@@ -137,9 +140,8 @@ class MediaNode:
         if session.user_id is not None and session.user_id != user_id:
             return "forbidden", None
         room = self.rooms[space_id]
-        mix = PacketTrack()
-        fresh = Session(session.id, space_id, session.user_id, "listener", self._peer(), mix)
-        fresh.pc.addTrack(mix)
+        pc = self._peer()
+        fresh = Session(session.id, space_id, session.user_id, "listener", pc, room.listener_track(pc))
         answer = await self._answer(room, fresh, offer)
         if self.sessions.get(session_id) is not session:  # it ended meanwhile
             await fresh.pc.close()
@@ -243,7 +245,7 @@ class MediaNode:
                                       self._count_transcribed_frame),
                 on_presence=self.on_presence, on_talking=self.on_talking,
                 upstream=self._upstream(space_id, host_id, origin),
-                hls=self.hls / space_id if self.hls is not None else None)
+                hls=self.hls / space_id if self.hls is not None else None, fanout=self.fanout)
             room.open(recording, transcripts)
             if self.hls_always:
                 room.package(True)

@@ -18,8 +18,10 @@ from typing import Any
 
 import av
 import numpy as np
+from aiortc import RTCPeerConnection
 
 from media.hls import HlsWriter
+from media.listeners import FanoutMode, ListenerTrack, listeners
 from media.mix import SpaceMix, SpeakerInput
 from media.recording import Recorder
 from media.session import Session
@@ -45,14 +47,14 @@ class Room:
     def __init__(self, space_id: str, host_id: str, *, recordings: Path, segment_seconds: float,
                  captioning: Captioning, on_presence: Presence | None = None,
                  on_talking: Talking | None = None, upstream: Upstream | None = None,
-                 hls: Path | None = None) -> None:
+                 hls: Path | None = None, fanout: FanoutMode = "batched") -> None:
         self.space_id = space_id
         # On an edge node: the origin's mix, pulled once; this room mixes, records and
         # transcribes nothing itself.
         self.upstream = upstream
         self._pulling: asyncio.Task[None] | None = None
         self.host_id = host_id
-        self.mix = SpaceMix()
+        self.mix = SpaceMix(listeners(fanout))
         self.sessions: dict[str, Session] = {}
         self.transcribers: dict[str, SpeakerTranscriber] = {}
         self.origin = time.monotonic()  # captions are timed from it
@@ -83,8 +85,7 @@ class Room:
 
     def deliver(self, packet: av.Packet) -> None:
         """A packet of the origin's mix, for every listener here."""
-        for track in self.mix.listeners:
-            track.offer(packet)
+        self.mix.listeners.send(packet)
 
     async def close(self, ended: bool = False) -> None:
         """Stops the mix (and with it the recording and the listeners' tracks), the HLS
@@ -126,6 +127,10 @@ class Room:
             self.mix.audible.add(session.user_id)
         self.sessions[session.id] = session
         self._assign_slots()
+
+    def listener_track(self, pc: RTCPeerConnection) -> ListenerTrack:
+        """A new listener's end of the mix, added to its connection (before the answer)."""
+        return self.mix.listeners.open_track(pc)
 
     def add_listener(self, session: Session) -> None:
         assert session.track is not None, "every listener hears the mix"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from aiortc import RTCPeerConnection
 
+from media.listeners import ListenerTrack
 from media.quality import Reception
 from media.sdp import offered_directions
 from media.tracks import PacketTrack
@@ -19,7 +20,7 @@ class Session:
     user_id: str | None
     role: str  # "speaker", "listener", or "edge" (another node pulling the mix)
     pc: RTCPeerConnection
-    track: PacketTrack | None = None  # a listener's mix
+    track: ListenerTrack | None = None  # a listener's mix
     # a speaker's receive slots: the other speakers' streams, by the speaker each carries
     slots: list[PacketTrack] = field(default_factory=list)
     carrying: dict[PacketTrack, str] = field(default_factory=dict)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 
 import av
-from aiortc import MediaStreamTrack
+from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
+
+from media.listeners import ListenerTrack
 
 
 class PacketTrack(MediaStreamTrack):
@@ -41,3 +44,33 @@ class PacketTrack(MediaStreamTrack):
             raise MediaStreamError
         self.last_taken = time.monotonic()
         return packet
+
+
+class QueuedListeners:
+    """The "tasks" fan-out: each listener's PacketTrack is offered every packet; its own
+    aiortc sender task takes them from there."""
+
+    def __init__(self) -> None:
+        self.tracks: set[PacketTrack] = set()
+
+    def open_track(self, pc: RTCPeerConnection) -> PacketTrack:
+        track = PacketTrack()
+        pc.addTrack(track)
+        return track
+
+    def add(self, track: ListenerTrack) -> None:
+        assert isinstance(track, PacketTrack), "the tasks fan-out offers to packet tracks"
+        self.tracks.add(track)
+
+    def discard(self, track: ListenerTrack) -> None:
+        self.tracks.discard(track)
+
+    def __iter__(self) -> Iterator[ListenerTrack]:
+        return iter(list(self.tracks))
+
+    def __len__(self) -> int:
+        return len(self.tracks)
+
+    def send(self, packet: av.Packet) -> None:
+        for track in self.tracks:
+            track.offer(packet)
