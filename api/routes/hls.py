@@ -85,8 +85,18 @@ async def hls_file(space_id: str, name: str, request: Request, caller: OptionalC
     except FileNotFoundError:
         raise Problem(404, "This Space has no captions stream." if name == "captions.m3u8"
                       else "No such HLS file.") from None
-    privacy = "private" if caller is not None else "public"
-    return Response(body, media_type=TYPES[".m3u8"], headers={"Cache-Control": f"{privacy}, max-age=1"})
+    return Response(body, media_type=TYPES[".m3u8"],
+                    headers={"Cache-Control": _playlist_caching(request, name, caller is not None)})
+
+
+def _playlist_caching(request: Request, name: str, personal: bool) -> str:
+    """A blocking reload's answer names its part in its URL, so a cache may share it for a
+    second; a plain reload of a media playlist is the live edge now, which a cached copy
+    would put seconds behind, so every cache asks again. With a token nothing is shared."""
+    if personal:
+        return "private, max-age=1"
+    live_edge = name != "index.m3u8" and "_HLS_msn" not in request.query_params
+    return "public, no-cache" if live_edge else "public, max-age=1"
 
 
 async def _media_file(space: Space, directory: Path, name: str) -> Response:
