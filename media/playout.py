@@ -6,7 +6,8 @@ media/rtp_tap.py) fills its place if it comes before its turn.
 
 The buffer starts playing once it holds `hold` packets beyond the first, so that the next
 packet, and with it the FEC of a lost one, is usually at hand; it never holds more than
-`longest` (then the oldest go: latency must not creep).
+`longest` (then the oldest go: latency must not creep), and sheds a frame when it has
+been deeper than the hold for a second.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from media.libopus import Decoder
 
 IDLE_TICKS = 5  # nothing came for this long: the speaker paused; start again with a hold
+SHRINK_AFTER = 50  # ticks (1 s) deeper than the hold before the buffer sheds a frame
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Playout:
         self.highest: int | None = None
         self.playing = False
         self.idle = 0  # ticks since the buffer last had a packet to play
+        self.deep = 0  # ticks in a row it held more than `hold` packets beyond this turn
         self.stats = PlayoutStats()
 
     def push(self, payload: bytes, sequence: int) -> None:
@@ -74,6 +77,14 @@ class Playout:
             self.stats.concealed += 1
             return self.decoder.conceal()
         self.idle = 0
+        # Deeper than the hold for a while (a burst of late packets came at once): one
+        # frame goes, so the delay a network hiccup added does not stay for good.
+        self.deep = self.deep + 1 if self.highest - self.next > self.hold else 0
+        if self.deep >= SHRINK_AFTER:
+            self.deep = 0
+            if self.packets.pop(self.next, None) is not None:
+                self.stats.dropped += 1
+            self.next += 1
         turn, self.next = self.next, self.next + 1
         payload = self.packets.pop(turn, None)
         if payload is not None:

@@ -116,19 +116,28 @@ class Player:
         self.playout = Playout(hold=hold, longest=8, fec=fec)
         self.nack = nack
         self.played = 0
+        self.waits: list[float] = []  # seconds from a packet's arrival to its turn to play
+        self._arrived: dict[int, float] = {}
         self._clock: asyncio.Task[None] | None = None
 
     def attach(self, receiver: Any) -> None:
-        tap(receiver, lambda payload, _ts, sequence: self.playout.push(payload, sequence),
-            nack=self.nack)
+        tap(receiver, self._take, nack=self.nack)
         self._clock = asyncio.ensure_future(self._play())
+
+    def _take(self, payload: bytes, _timestamp: int, sequence: int) -> None:
+        self._arrived.setdefault(sequence, time.monotonic())
+        self.playout.push(payload, sequence)
 
     async def _play(self) -> None:
         loop = asyncio.get_running_loop()
         tick = loop.time()
         while True:
+            turn = self.playout.next
             if self.playout.frame() is not None:
                 self.played += 1
+                arrived = self._arrived.pop((turn or 0) & 0xFFFF, None)
+                if arrived is not None:
+                    self.waits.append(time.monotonic() - arrived)
             tick += 0.02
             await asyncio.sleep(max(0.0, tick - loop.time()))
 

@@ -70,3 +70,14 @@ def test_the_hls_benchmark_plays_simulated_listeners_through_the_cache(tmp_path)
     assert row["origin_requests_per_url_max"] <= 2  # nginx collapsed the listeners' requests
     assert 0 < measured["origin_requests_per_segment"] and measured["stalled"] <= 50
     assert 0.5 < measured["latency_s_p50"] < 6.0  # a burst's start, speaker -> decoded HLS
+
+
+def test_the_loss_benchmark_compares_recovery_with_none(tmp_path):
+    figures = tmp_path / "loss.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench/loss.py"), "--quick", "--json", str(figures)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(figures.read_text())["rows"]
+    assert {(r["loss_pct"], r["recovery"]) for r in rows} == {(0, True), (0, False), (10, True), (10, False)}
+    for row in rows:
+        assert set(row) >= {"loss_pct", "recovery", "concealed_pct", "added_p50_ms"} and row["frames"] > 100

@@ -130,3 +130,14 @@ def test_the_encoder_changes_its_expected_loss_and_goes_quiet_in_silence():
     assert min(silent) <= DTX_PACKET
     decoder = Decoder()
     assert decoder.decode(b"\xff\xff\xff") is not None  # garbage: silence, not an exception
+
+
+def test_a_buffer_deeper_than_its_hold_for_a_second_sheds_a_frame():
+    playout = Playout(hold=1, longest=8)
+    stream = packets(200)
+    for sequence in range(4):  # a hiccup: four at once
+        playout.push(stream[sequence], sequence)
+    for sequence in range(4, 200):
+        playout.frame()
+        playout.push(stream[sequence], sequence)
+    assert playout.highest - playout.next <= 2 and playout.stats.dropped >= 1
