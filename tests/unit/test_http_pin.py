@@ -44,6 +44,10 @@ def test_the_pinned_link_shows_in_the_detail_until_it_is_taken_down(client):
     assert pinned.status_code == 200, pinned.text  # before the launch too
     view = client.get(f"/v1/spaces/{space}", params={"after": pinned.json()["position"]}).json()
     assert view["pin"] == {"url": "https://example.com/agenda?day=1#top", "title": "Agenda"}
+    client.put(f"/v1/spaces/{space}/pin", json={"url": "https://example.com/?a='b'", "title": "<b>Bold</b>"},
+               headers=host.auth)
+    page = client.get(f"/s/{space}", params={"after": client.app.state.system.app.position()}).text
+    assert "href='https://example.com/?a=&#x27;b&#x27;'" in page and "&lt;b&gt;Bold&lt;/b&gt;" in page
     assert_problem(client.delete(f"/v1/spaces/{space}/pin", headers=fan.auth), 403, "co-host")
     assert_problem(client.put(f"/v1/spaces/{space}/pin", json={"url": "javascript:x"},
                               headers=fan.auth), 403)  # who may pin is settled first
