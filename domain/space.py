@@ -421,7 +421,8 @@ class Space(FlatCopy, Aggregate):
         if user_id in self.cohosts:
             raise RuleBroken("This user is a co-host already.")
         if len(self.cohosts) >= self.cohost_limit:
-            raise RuleBroken(f"A Space has at most {self.cohost_limit} co-hosts.")
+            raise RuleBroken(f"A Space has at most {self.cohost_limit} "
+                             f"co-host{'' if self.cohost_limit == 1 else 's'}.")
         if user_id not in self.stage:
             self._require_can_join_stage(user_id, user_is_blocked)
             self._require_free_seat()

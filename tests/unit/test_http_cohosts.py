@@ -104,7 +104,7 @@ def test_at_most_two_cohosts_and_each_takes_a_seat(make_client):
     space = live_space(narrow, host)
     name_cohost(narrow, space, host, ada)
     assert_problem(narrow.put(f"/v1/spaces/{space}/cohosts/{bob.id}", headers=host.auth),
-                   409, "at most 1 co-host")
+                   409, "at most 1 co-host.")
 
 
 def test_a_cohost_the_host_blocks_from_their_account_acts_no_more(client):
@@ -169,14 +169,17 @@ def test_a_cohost_sees_speak_requests_on_the_stream(client):
 
 
 def test_the_audit_trail_names_the_cohost_who_acted(client):
-    host, ada, bob, troll, guest = (register(client, h) for h in ("host", "ada", "bob", "troll", "guest"))
+    host, ada, bob, troll, guest, pest = (
+        register(client, h) for h in ("host", "ada", "bob", "troll", "guest", "pest"))
     space = live_space(client, host)
     base = f"/v1/spaces/{space}"
     name_cohost(client, space, host, ada)
     name_cohost(client, space, host, bob)
     client.post(f"{base}/removals", json={"user_id": troll.id, "reason": "spam"}, headers=ada.auth)
     client.put(f"{base}/speakers/{guest.id}", headers=bob.auth)
+    client.put(f"/v1/accounts/{host.id}/blocked/{pest.id}", headers=host.auth)
     client.post(f"{base}/host", json={"user_id": bob.id}, headers=host.auth)
+    client.patch(base, json={"recording": True}, headers=bob.auth)
     done = client.post(f"{base}/end", headers=bob.auth).json()
     auditor = auditor_headers(client)
     history = client.get(f"/v1/audit/spaces/{space}/history", headers=auditor).json()
@@ -190,8 +193,11 @@ def test_the_audit_trail_names_the_cohost_who_acted(client):
     acts = [(e["action"], e["actor"], e["target"]) for e in timeline["entries"]]
     assert ("user_removed", ada.id, troll.id) in acts
     assert ("speaker_granted", bob.id, guest.id) in acts
-    assert acts[-2:] == [("host_handed_over", host.id, bob.id), ("space_ended", bob.id, None)]
-    assert timeline["state"]["host"] == bob.id and timeline["state"]["cohosts"] == [ada.id, host.id]
+    assert acts[-3:] == [("host_handed_over", host.id, bob.id),
+                         ("recording_started", bob.id, None),  # the host's own act: bob's now
+                         ("space_ended", bob.id, None)]
+    state = timeline["state"]
+    assert (state["host"], state["cohosts"], state["blocked"]) == (bob.id, [ada.id, host.id], [pest.id])
     log = client.get("/v1/audit/moderation", params={"space_id": space, "after": done["position"]},
                      headers=auditor).json()["items"]
     assert [(e["action"], e["actor_id"]) for e in log if e["actor_id"] != host.id] == [
