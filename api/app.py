@@ -22,11 +22,13 @@ from api.routes import (
     accounts,
     audio,
     audit,
+    cohosts,
     fleet,
     hls,
     media_internal,
     moderation,
     pages,
+    pin,
     spaces,
     stage,
     stream,
@@ -89,8 +91,8 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     # routes (their reads, commands, reactions, stream and audio) come first.
     if role == "api":
         routers = [spaces.router, spaces.feed_router, stage.router, moderation.router,
-                   audio.router, audio.recording_router, stream.router, transcript.router,
-                   accounts.router, audit.router, fleet.router, hls.router]
+                   cohosts.router, pin.router, audio.router, audio.recording_router,
+                   stream.router, transcript.router, accounts.router, audit.router, fleet.router, hls.router]
     else:
         routers = [media_internal.router]
     for router in routers + [pages.router, metrics.router]:

@@ -117,6 +117,7 @@ def build(settings: Settings, *, workers: bool | None = None,
     process; by default as `settings.feeds_views` says. `media` adds the media layer."""
     with _schema_lock(settings.database_url):
         app = SpacesApplication(event_store_env(settings), stage_limit=settings.stage_limit,
+                                cohost_limit=settings.cohost_limit,
                                 schedule_horizon=timedelta(days=settings.schedule_horizon_days),
                                 group_commit=settings.write_path == "grouped")
         views = _views(settings)

@@ -93,6 +93,16 @@ async def host_of_space(space_id: str, caller: CurrentUser, system: SystemDep) -
 
 
 Host = Annotated[UUID, Depends(host_of_space)]
+
+
+async def moderator_of_space(space_id: str, caller: CurrentUser, system: SystemDep) -> UUID:
+    """As `Host`, for what the host or a co-host may do."""
+    space = await to_thread.run_sync(system.app.space, parse_id(space_id))
+    space.check_moderator(caller)
+    return caller
+
+
+Moderator = Annotated[UUID, Depends(moderator_of_space)]
 Auditor = Annotated[Caller, Depends(auditor)]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.schemas import Person, SpaceSummary, SpaceView, Speaker
+from api.schemas import Person, Pin, SpaceSummary, SpaceView, Speaker
 
 
 def person(account_id: str, handle: str | None) -> Person:
@@ -44,3 +44,11 @@ def _summary_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 def speakers(rows: list[dict[str, Any]]) -> list[Speaker]:
     return [Speaker(id=r["user_id"], handle=r["handle"], muted=bool(r["muted"])) for r in rows]
+
+
+def people(rows: list[dict[str, Any]]) -> list[Person]:
+    return [person(r["user_id"], r["handle"]) for r in rows]
+
+
+def pin(row: dict[str, Any]) -> Pin | None:
+    return None if row["pin_url"] is None else Pin(url=row["pin_url"], title=row["pin_title"])

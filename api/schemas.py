@@ -95,6 +95,18 @@ class Reaction(Body):
     emoji: Emoji
 
 
+class NewPin(Body):
+    url: str = Field(min_length=1, max_length=2048, examples=["https://example.com/notes"],
+                     json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#@]+([/?#]\\S*)?$"},
+                     description="an http:// or https:// URL naming a host, no user name or password")
+    title: str = Field(min_length=1, max_length=100, json_schema_extra=VISIBLE)
+
+
+class Pin(BaseModel):
+    url: str
+    title: str
+
+
 class Person(BaseModel):
     id: UUID
     handle: str | None
@@ -123,8 +135,10 @@ class SpaceSummary(BaseModel):
 
 class SpaceView(SpaceSummary):
     speakers: list[Speaker]
-    speak_requests: list[Person] | None = Field(None, description="shown to the host only")
-    open_invitations: list[UUID] | None = Field(None, description="shown to the host only")
+    cohosts: list[Person] = Field(description="they moderate beside the host; each is on the stage")
+    pin: Pin | None = Field(description="the link the host or a co-host pinned")
+    speak_requests: list[Person] | None = Field(None, description="shown to the host and co-hosts only")
+    open_invitations: list[UUID] | None = Field(None, description="shown to the host and co-hosts only")
 
 
 class SpacePage(BaseModel):

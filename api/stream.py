@@ -2,9 +2,9 @@
 
 One hub per API process follows the stored events (the store feed) and the short-lived ones
 (LiveEvents: reactions, presence). For each Space event it loads the Space once and hands
-every viewer of that Space a message; messages meant for one person (a speak request for
-the host, an invitation for the invitee, "you were removed") go to them only. Reactions are
-counted and sent once a second per Space, so a storm of them stays cheap. Captions,
+every viewer of that Space a message; messages meant for some people only (a speak request
+for the host and co-hosts, an invitation for the invitee, "you were removed") go to them.
+Reactions are counted and sent once a second per Space, so a storm of them stays cheap. Captions,
 who is talking (from the media node) and "reconnect" (a media node that carried the
 Space's audio died or left: listeners on it, or everyone if it was the origin, make a new
 offer) pass straight through. Each viewer has
@@ -29,9 +29,11 @@ if TYPE_CHECKING:
     from application.spaces import SpacesApplication
 
 STAGE = (Space.SpeakerGranted, Space.SpeakerRevoked, Space.SpeakerMuted, Space.SpeakerUnmuted,
-         Space.SpeakerLeftStage, Space.InvitationAccepted, Space.UserRemoved, Space.UserBlocked)
+         Space.SpeakerLeftStage, Space.InvitationAccepted, Space.UserRemoved, Space.UserBlocked,
+         Space.CohostAdded, Space.CohostRemoved, Space.HostHandedOver)
 TAKEN_OUT = (Space.UserRemoved, Space.UserBlocked)
 SWITCHES = (Space.TranscriptsSwitched, Space.RecordingStarted, Space.RecordingStopped)
+PIN = (Space.LinkPinned, Space.LinkUnpinned)
 
 
 @dataclass
@@ -39,7 +41,10 @@ class Message:
     kind: str
     data: dict[str, Any]
     id: int | None = None  # the Space's version; none for reactions and presence
-    to: str | None = None  # one viewer only (an account id), or everyone
+    to: frozenset[str] | None = None  # these viewers only (account ids), or everyone
+
+    def reaches(self, user_id: str | None) -> bool:
+        return self.to is None or user_id in self.to
 
     def encode(self) -> str:
         head = f"id: {self.id}\n" if self.id is not None else ""
@@ -53,7 +58,7 @@ class Viewer:
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(256))
 
     def offer(self, message: Message) -> None:
-        if message.to is not None and message.to != self.user_id:
+        if not message.reaches(self.user_id):
             return
         if self.queue.full():
             self.queue.get_nowait()
@@ -98,8 +103,8 @@ class StreamHub:
     # -- what a viewer sees ------------------------------------------------------------------
 
     def snapshot(self, space: Any, viewer: Viewer) -> Message:
-        data = _stage(space)
-        if viewer.user_id == str(space.host_id):
+        data = {**_stage(space), "pin": _pin(space)}
+        if viewer.user_id in _moderators(space):
             data["speak_requests"] = sorted(str(u) for u in space.speak_requests)
         if viewer.user_id and UUID(viewer.user_id) in space.invited:
             data["invited"] = True
@@ -117,17 +122,19 @@ class StreamHub:
             messages = [Message("stage", _stage(space), version)]
             if isinstance(event, TAKEN_OUT):
                 messages.append(Message("removed", {"reason": event.reason}, version,
-                                        to=str(event.user_id)))
+                                        to=frozenset({str(event.user_id)})))
             return messages
         if isinstance(event, SWITCHES):
             return [Message("switches", {"transcripts": space.transcripts,
                                          "recording": space.recording}, version)]
+        if isinstance(event, PIN):
+            return [Message("pin", {"pin": _pin(space)}, version)]
         if isinstance(event, Space.SpeakRequested):
             return [Message("speak_request", {"user_id": str(event.user_id)}, version,
-                            to=str(space.host_id))]
+                            to=_moderators(space))]
         if isinstance(event, Space.SpeakerInvited):
             return [Message("invitation", {"space_id": str(space.id)}, version,
-                            to=str(event.user_id))]
+                            to=frozenset({str(event.user_id)}))]
         if isinstance(event, Space.SpaceLaunched):
             return [Message("state", {"state": "live"}, version)]
         if isinstance(event, Space.SpaceEnded):
@@ -155,15 +162,16 @@ class StreamHub:
                 self._loop.call_soon_threadsafe(self._deliver, space_id, message)
 
     def _close_blocked(self, event: Any, position: int) -> None:
-        """A host blocked someone account-wide: their streams of the host's Spaces close."""
+        """A host blocked someone account-wide: their streams of the Spaces that person hosts,
+        or has hosted, close."""
         assert self._loop is not None
         for space_id, watching in list(self.viewers.items()):
             if not any(v.user_id == str(event.blocked_id) for v in list(watching)):
                 continue
             space = self.app.space(UUID(space_id))
-            if space.host_id == event.blocker_id:
+            if event.blocker_id in space.hosts:
                 message = Message("removed", {"reason": event.reason, "position": position},
-                                  space.version, to=str(event.blocked_id))
+                                  space.version, to=frozenset({str(event.blocked_id)}))
                 self._loop.call_soon_threadsafe(self._deliver, space_id, message)
 
     def _on_live(self, space_id: str, kind: str, payload: dict[str, Any]) -> None:
@@ -193,9 +201,20 @@ class StreamHub:
             viewer.offer(message)
 
 
+def _moderators(space: Any) -> frozenset[str]:
+    """Who answers speak requests: the host and the co-hosts."""
+    return frozenset(str(u) for u in (space.host_id, *space.cohosts))
+
+
+def _pin(space: Any) -> dict[str, str] | None:
+    return None if space.pinned is None else {"url": space.pinned.url, "title": space.pinned.title}
+
+
 def _stage(space: Any) -> dict[str, Any]:
     return {
         "state": space.state,
+        "host_id": str(space.host_id),
+        "cohosts": [str(u) for u in space.cohosts],
         "speakers": [{"id": str(u), "muted": u in space.muted} for u in space.stage],
         "transcripts": space.transcripts,
         "recording": space.recording,

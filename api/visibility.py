@@ -18,7 +18,7 @@ def visible_space(system: System, space_id: str, caller: Caller | None) -> dict[
         raise Problem(401, "This server asks listeners to sign in.", {"WWW-Authenticate": "Bearer"})
     space = system.app.space(parse_id(space_id))
     user = caller.account_id if caller else None
-    space.check_reader(user, user is not None and system.app.blocks(space.host_id, user),
+    space.check_reader(user, user is not None and system.app.hosts_block(space, user),
                        auditor=caller is not None and caller.is_auditor)
     row = SpaceQueries(system.views).space(str(space.id))
     if row is None:
@@ -29,3 +29,10 @@ def visible_space(system: System, space_id: str, caller: Caller | None) -> dict[
 
 def is_host(row: dict[str, Any], caller: Caller | None) -> bool:
     return caller is not None and caller.role == USER and caller.subject == row["host_id"]
+
+
+def is_moderator(row: dict[str, Any], cohosts: list[dict[str, Any]], caller: Caller | None) -> bool:
+    """The host or a co-host, as the views say (for what is shown, not for what is allowed)."""
+    return is_host(row, caller) or (
+        caller is not None and caller.role == USER
+        and any(c["user_id"] == caller.subject for c in cohosts))

@@ -35,9 +35,11 @@ class StateAt:
     version: int
     at: str
     state: str
+    host: str
+    cohosts: list[str]
     on_stage: dict[str, bool]  # speaker -> muted
     removed: list[str]
-    blocked: list[str]  # by the host, account-wide, at that moment
+    blocked: list[str]  # by the host (or an earlier host), account-wide, at that moment
     transcripts: bool
     recording: bool
 
@@ -52,15 +54,19 @@ def timeline(app: SpacesApplication, space_id: UUID, *, version: int | None = No
               and (at is None or e.timestamp <= at)]
     if not chosen:
         raise NotFound("The Space did not exist yet at that moment.")
-    host = events[0].host_id
-    entries = [_entry(e, host) for e in chosen]
+    entries, host = [], events[0].host_id
+    for event in chosen:  # what the host did is theirs until they hand the Space over
+        entries.append(_entry(event, host))
+        if isinstance(event, Space.HostHandedOver):
+            host = event.to_host
     last = chosen[-1]
     space: Space = app.repository.get(space_id, version=last.originator_version)
     return entries, StateAt(
         version=last.originator_version, at=last.timestamp.isoformat(), state=space.state,
+        host=str(space.host_id), cohosts=[str(u) for u in space.cohosts],
         on_stage={str(u): u in space.muted for u in space.stage},
         removed=sorted(str(u) for u in space.removed),
-        blocked=sorted(_blocked_by(app, host, at or last.timestamp)),
+        blocked=sorted(_blocked_by(app, set(space.hosts), at or last.timestamp)),
         transcripts=space.transcripts, recording=space.recording,
     )
 
@@ -76,6 +82,8 @@ def _entry(event: Any, host: UUID | None) -> Entry:
         detail = f"{event.title!r}, speaker policy {event.speaker_policy}"
     elif isinstance(event, Space.MediaMoved):
         detail = f"from media node {event.from_node} to {event.to_node}"
+    elif isinstance(event, Space.LinkPinned):
+        detail = f"{event.title!r} {event.url}"
     return Entry(
         version=event.originator_version, at=event.timestamp.isoformat(), action=act.action,
         actor=str(getattr(event, act.actor) if act.actor else host),
@@ -84,17 +92,18 @@ def _entry(event: Any, host: UUID | None) -> Entry:
     )
 
 
-def _blocked_by(app: SpacesApplication, host: UUID, until: datetime) -> set[str]:
-    blocked: set[str] = set()
+def _blocked_by(app: SpacesApplication, hosts: set[UUID], until: datetime) -> set[str]:
+    """Whom any of `hosts` blocked (and had not unblocked) at `until`."""
+    blocks: dict[UUID, set[str]] = {host: set() for host in hosts}
     for notification in _notifications(app, ACCOUNT_WIDE):
         event = app.event_of(notification)
-        if event.blocker_id != host or event.timestamp > until:
+        if event.blocker_id not in blocks or event.timestamp > until:
             continue
         if isinstance(event, Block.Blocked):
-            blocked.add(str(event.blocked_id))
+            blocks[event.blocker_id].add(str(event.blocked_id))
         else:
-            blocked.discard(str(event.blocked_id))
-    return blocked
+            blocks[event.blocker_id].discard(str(event.blocked_id))
+    return set().union(*blocks.values())
 
 
 def moderation_history(app: SpacesApplication, *, since: datetime | None = None, space_id: UUID | None = None,

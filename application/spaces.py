@@ -21,7 +21,7 @@ from application.outcome import Outcome
 from domain.errors import RuleBroken, UnknownCaller
 from domain.operations import EventSkip
 from domain.people import Account, Block, Follow, HandleClaim, account_id_for, block_id, follow_id
-from domain.space import DEFAULT_STAGE_LIMIT, SCHEDULE_HORIZON, Space
+from domain.space import DEFAULT_COHOST_LIMIT, DEFAULT_STAGE_LIMIT, SCHEDULE_HORIZON, Space
 
 __all__ = ["Outcome", "SpacesApplication"]  # Outcome: api/commands.py imports it from here
 
@@ -36,6 +36,7 @@ class SpacesApplication(CommandApplication):
         env: dict[str, str] | None = None,
         *,
         stage_limit: int = DEFAULT_STAGE_LIMIT,
+        cohost_limit: int = DEFAULT_COHOST_LIMIT,
         schedule_horizon: timedelta = SCHEDULE_HORIZON,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         group_commit: bool = False,
@@ -43,6 +44,7 @@ class SpacesApplication(CommandApplication):
     ) -> None:
         super().__init__(env, group_commit=group_commit, cache_size=cache_size)
         self.stage_limit = stage_limit
+        self.cohost_limit = cohost_limit
         self.schedule_horizon = schedule_horizon
         self.clock = clock
 
@@ -111,6 +113,15 @@ class SpacesApplication(CommandApplication):
     def blocks(self, blocker_id: UUID, blocked_id: UUID) -> bool:
         return self._edge_is_active(block_id(blocker_id, blocked_id))
 
+    def hosts_block(self, space: Space, user_id: UUID) -> bool:
+        """Whether a host of this Space, now or before a handover, blocks the user: a block
+        keeps them out of the Space whoever hosts it now."""
+        return any(self.blocks(host, user_id) for host in space.hosts)
+
+    def _blocked_cohost(self, space: Space, actor: UUID) -> bool:
+        """Whether the actor is a co-host blocked since they were named: they act no more."""
+        return actor in space.cohosts and self.hosts_block(space, actor)
+
     # -- operations ------------------------------------------------------------------------
 
     @command
@@ -138,7 +149,8 @@ class SpacesApplication(CommandApplication):
     ) -> None:
         self.require_caller(host_id)
         space = Space.create(
-            host_id, title, speaker_policy, transcripts, recording, self.stage_limit
+            host_id, title, speaker_policy, transcripts, recording, self.stage_limit,
+            self.cohost_limit,
         )
         if scheduled_for is not None:
             space.schedule(host_id, scheduled_for, self.clock(), self.schedule_horizon)
@@ -184,13 +196,14 @@ class SpacesApplication(CommandApplication):
     def invite(self, space_id: UUID, actor: UUID, user_id: UUID) -> None:
         space = self.space(space_id)
         self._require_account(user_id)
-        space.invite(actor, user_id, user_is_blocked=self.blocks(space.host_id, user_id))
+        space.invite(actor, user_id, user_is_blocked=self.hosts_block(space, user_id),
+                     actor_is_blocked=self._blocked_cohost(space, actor))
         self._save(space_id, space)
 
     @command
     def accept_invitation(self, space_id: UUID, actor: UUID) -> None:
         space = self.space(space_id)
-        space.accept_invitation(actor, actor_is_blocked=self.blocks(space.host_id, actor))
+        space.accept_invitation(actor, actor_is_blocked=self.hosts_block(space, actor))
         self._save(space_id, space)
 
     @command
@@ -205,7 +218,7 @@ class SpacesApplication(CommandApplication):
         space = self.space(space_id)
         space.request_to_speak(
             actor,
-            actor_is_blocked=self.blocks(space.host_id, actor),
+            actor_is_blocked=self.hosts_block(space, actor),
             host_follows_actor=self.follows(space.host_id, actor),
         )
         self._save(space_id, space)
@@ -214,19 +227,20 @@ class SpacesApplication(CommandApplication):
     def grant_speaker(self, space_id: UUID, actor: UUID, user_id: UUID) -> None:
         space = self.space(space_id)
         self._require_account(user_id)
-        space.grant_speaker(actor, user_id, user_is_blocked=self.blocks(space.host_id, user_id))
+        space.grant_speaker(actor, user_id, user_is_blocked=self.hosts_block(space, user_id),
+                            actor_is_blocked=self._blocked_cohost(space, actor))
         self._save(space_id, space)
 
     @command
     def revoke_speaker(self, space_id: UUID, actor: UUID, user_id: UUID) -> None:
         space = self.space(space_id)
-        space.revoke_speaker(actor, user_id)
+        space.revoke_speaker(actor, user_id, actor_is_blocked=self._blocked_cohost(space, actor))
         self._save(space_id, space)
 
     @command
     def mute_speaker(self, space_id: UUID, actor: UUID, user_id: UUID) -> None:
         space = self.space(space_id)
-        space.mute_speaker(actor, user_id)
+        space.mute_speaker(actor, user_id, actor_is_blocked=self._blocked_cohost(space, actor))
         self._save(space_id, space)
 
     @command
@@ -243,7 +257,8 @@ class SpacesApplication(CommandApplication):
     ) -> None:
         space = self.space(space_id)
         self._require_account(user_id)
-        space.remove_user(actor, user_id, reason)
+        space.remove_user(actor, user_id, reason,
+                          actor_is_blocked=self._blocked_cohost(space, actor))
         self._save(space_id, space)
 
     @command
@@ -252,7 +267,7 @@ class SpacesApplication(CommandApplication):
         space = self.space(space_id)
         self._require_account(user_id)
         space.report_user(
-            actor, user_id, reason, actor_is_blocked=self.blocks(space.host_id, actor)
+            actor, user_id, reason, actor_is_blocked=self.hosts_block(space, actor)
         )
         self._save(space_id, space)
 
@@ -268,6 +283,40 @@ class SpacesApplication(CommandApplication):
         edge = self._edge(Block, block_id(actor, user_id), actor, user_id)
         edge.block(reason)
         self._save(space_id, space, edge)
+
+    # -- co-hosts and the pinned link ------------------------------------------------------
+
+    @command
+    def add_cohost(self, space_id: UUID, actor: UUID, user_id: UUID) -> None:
+        space = self.space(space_id)
+        self._require_account(user_id)
+        space.add_cohost(actor, user_id, user_is_blocked=self.hosts_block(space, user_id))
+        self._save(space_id, space)
+
+    @command
+    def remove_cohost(self, space_id: UUID, actor: UUID, user_id: UUID) -> None:
+        space = self.space(space_id)
+        space.remove_cohost(actor, user_id)
+        self._save(space_id, space)
+
+    @command
+    def hand_over(self, space_id: UUID, actor: UUID, user_id: UUID) -> None:
+        space = self.space(space_id)
+        self._require_account(user_id)
+        space.hand_over(actor, user_id, user_is_blocked=self.hosts_block(space, user_id))
+        self._save(space_id, space)
+
+    @command
+    def pin_link(self, space_id: UUID, actor: UUID, url: str, title: str) -> None:
+        space = self.space(space_id)
+        space.pin_link(actor, url, title, actor_is_blocked=self._blocked_cohost(space, actor))
+        self._save(space_id, space)
+
+    @command
+    def unpin_link(self, space_id: UUID, actor: UUID) -> None:
+        space = self.space(space_id)
+        space.unpin_link(actor, actor_is_blocked=self._blocked_cohost(space, actor))
+        self._save(space_id, space)
 
     @command
     def delete_recording(self, space_id: UUID, reason: str) -> None:

@@ -86,7 +86,8 @@ def _table(system: System, space_id: UUID, entries, state) -> str:
         if i == 0:
             lines.append("  ".join("-" * width for width in widths))
     stage = ", ".join(f"{name(u)}{' (muted)' if muted else ''}" for u, muted in state.on_stage.items())
-    lines += ["", f"On stage: {stage or 'nobody'}",
+    lines += ["", f"Host: {name(state.host)}; co-hosts: {', '.join(map(name, state.cohosts)) or 'none'}",
+              f"On stage: {stage or 'nobody'}",
               f"Removed: {', '.join(map(name, state.removed)) or 'nobody'}",
               f"Blocked by the host: {', '.join(map(name, state.blocked)) or 'nobody'}",
               f"Transcripts: {'on' if state.transcripts else 'off'}; "

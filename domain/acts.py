@@ -13,7 +13,7 @@ from domain.space import Space
 @dataclass(frozen=True)
 class Act:
     action: str
-    actor: str | None  # the event's attribute naming who acted; None: the host
+    actor: str | None  # the event's attribute naming who acted; None: the host at the time
     target: str | None  # the event's attribute naming whom it concerns
 
 
@@ -39,6 +39,11 @@ ACTS: dict[type, Act] = {
     Space.RecordingDeleted: Act("recording_deleted", None, None),  # by retention
     Space.TranscriptDeleted: Act("transcript_deleted", None, None),  # by retention
     Space.MediaMoved: Act("media_moved", None, None),  # by the media fleet
+    Space.CohostAdded: Act("cohost_added", "added_by", "user_id"),
+    Space.CohostRemoved: Act("cohost_removed", "removed_by", "user_id"),
+    Space.HostHandedOver: Act("host_handed_over", "from_host", "to_host"),
+    Space.LinkPinned: Act("link_pinned", "pinned_by", None),
+    Space.LinkUnpinned: Act("link_unpinned", "unpinned_by", None),
     Space.SpaceEnded: Act("space_ended", "ended_by", None),
     Block.Blocked: Act("account_blocked", "blocker_id", "blocked_id"),
     Block.Unblocked: Act("account_unblocked", "blocker_id", "blocked_id"),
@@ -46,7 +51,8 @@ ACTS: dict[type, Act] = {
 
 # What moderators did to people: in a Space, and account-wide by a host.
 MODERATION_IN_SPACES = (Space.SpeakerGranted, Space.SpeakerRevoked, Space.SpeakerMuted,
-                        Space.UserRemoved, Space.UserReported, Space.UserBlocked)
+                        Space.UserRemoved, Space.UserReported, Space.UserBlocked,
+                        Space.CohostAdded, Space.CohostRemoved, Space.HostHandedOver)
 ACCOUNT_WIDE = (Block.Blocked, Block.Unblocked)
 MODERATION = MODERATION_IN_SPACES + ACCOUNT_WIDE
 

@@ -17,9 +17,11 @@ from eventsourcing.domain import Aggregate, event
 from domain import text
 from domain.copying import FlatCopy
 from domain.errors import InvalidInput, NotAllowed, RuleBroken, SpaceHasEnded
+from domain.links import PinnedLink, pinned_link
 
 SPEAKER_POLICIES = ("everyone", "following", "invited")
 DEFAULT_STAGE_LIMIT = 10
+DEFAULT_COHOST_LIMIT = 2  # as on X
 MAX_OPEN_INVITATIONS = 10
 MAX_TITLE_LENGTH = 120
 SCHEDULE_HORIZON = timedelta(days=30)  # how far ahead a start may be scheduled (as X allows)
@@ -59,6 +61,11 @@ class Space(FlatCopy, Aggregate):
     RecordingDeleted: ClassVar[type[Any]]
     TranscriptDeleted: ClassVar[type[Any]]
     MediaMoved: ClassVar[type[Any]]
+    CohostAdded: ClassVar[type[Any]]
+    CohostRemoved: ClassVar[type[Any]]
+    HostHandedOver: ClassVar[type[Any]]
+    LinkPinned: ClassVar[type[Any]]
+    LinkUnpinned: ClassVar[type[Any]]
 
     @classmethod
     def create(
@@ -69,6 +76,7 @@ class Space(FlatCopy, Aggregate):
         transcripts: bool = False,
         recording: bool = False,
         stage_limit: int = DEFAULT_STAGE_LIMIT,
+        cohost_limit: int = DEFAULT_COHOST_LIMIT,
     ) -> Space:
         title = text.visible(title, "A title", MAX_TITLE_LENGTH)
         if not title:
@@ -77,7 +85,9 @@ class Space(FlatCopy, Aggregate):
             raise InvalidInput(f"speaker_policy is one of {', '.join(SPEAKER_POLICIES)}.")
         if stage_limit < 1:
             raise InvalidInput("The stage holds at least the host.")
-        space = cls(host_id, title, speaker_policy, stage_limit)
+        if cohost_limit < 0:
+            raise InvalidInput("The co-host limit is 0 or more.")
+        space = cls(host_id, title, speaker_policy, stage_limit, cohost_limit)
         # The switches start off; turning one on at creation is the host's first command.
         if transcripts:
             space.switch_transcripts(host_id, True)
@@ -85,9 +95,14 @@ class Space(FlatCopy, Aggregate):
             space.start_recording(host_id)
         return space
 
+    # Spaces created before co-hosts existed replay with the default limit.
     @event("SpaceCreated", topic="spaces:SpaceCreated")
-    def __init__(self, host_id: UUID, title: str, speaker_policy: str, stage_limit: int):
+    def __init__(self, host_id: UUID, title: str, speaker_policy: str, stage_limit: int,
+                 cohost_limit: int = DEFAULT_COHOST_LIMIT):
         self.host_id = host_id
+        self.hosts: list[UUID] = [host_id]  # everyone who has hosted it: their blocks hold here
+        self.cohosts: list[UUID] = []  # in the order they were named; always on the stage
+        self.cohost_limit = cohost_limit
         self.title = title
         self.speaker_policy = speaker_policy
         self.stage_limit = stage_limit
@@ -101,6 +116,7 @@ class Space(FlatCopy, Aggregate):
         self.invited: set[UUID] = set()
         self.speak_requests: set[UUID] = set()
         self.removed: set[UUID] = set()
+        self.pinned: PinnedLink | None = None
         self.recording_deleted = False
         self.transcript_deleted = False
 
@@ -143,8 +159,9 @@ class Space(FlatCopy, Aggregate):
 
     # -- invitations and speak requests ----------------------------------------------------
 
-    def invite(self, actor: UUID, user_id: UUID, *, user_is_blocked: bool) -> None:
-        self._require_host(actor)
+    def invite(self, actor: UUID, user_id: UUID, *, user_is_blocked: bool,
+               actor_is_blocked: bool = False) -> None:
+        self._require_moderator(actor, actor_is_blocked, user_id)
         self._require_can_join_stage(user_id, user_is_blocked)
         if user_id in self.invited:
             raise RuleBroken("This user already has an open invitation.")
@@ -197,8 +214,9 @@ class Space(FlatCopy, Aggregate):
 
     # -- the stage -------------------------------------------------------------------------
 
-    def grant_speaker(self, actor: UUID, user_id: UUID, *, user_is_blocked: bool) -> None:
-        self._require_host(actor)
+    def grant_speaker(self, actor: UUID, user_id: UUID, *, user_is_blocked: bool,
+                      actor_is_blocked: bool = False) -> None:
+        self._require_moderator(actor, actor_is_blocked, user_id)
         self._require_can_join_stage(user_id, user_is_blocked)
         self._require_free_seat()
         self._speaker_granted(user_id=user_id, granted_by=actor)
@@ -207,14 +225,16 @@ class Space(FlatCopy, Aggregate):
     def _speaker_granted(self, user_id: UUID, granted_by: UUID) -> None:
         self._seat(user_id)
 
-    def revoke_speaker(self, actor: UUID, user_id: UUID) -> None:
-        """The host takes someone off the stage, or a speaker leaves it (actor == user_id)."""
+    def revoke_speaker(self, actor: UUID, user_id: UUID, *, actor_is_blocked: bool = False) -> None:
+        """The host or a co-host takes someone off the stage, or a speaker leaves it
+        (actor == user_id). A co-host who leaves the stage is a co-host no more."""
         self._require_not_ended()
         if actor != user_id:
-            self._require_host(actor)
+            self._require_moderator(actor, actor_is_blocked, user_id)
         if user_id == self.host_id:
             raise RuleBroken("The host stays on the stage until the Space ends.")
         self._require_on_stage(user_id)
+        self._drop_cohost(user_id, actor)
         if actor == user_id:
             self._speaker_left_stage(user_id=user_id)
         else:
@@ -228,11 +248,12 @@ class Space(FlatCopy, Aggregate):
     def _speaker_left_stage(self, user_id: UUID) -> None:
         self._unseat(user_id)
 
-    def mute_speaker(self, actor: UUID, user_id: UUID) -> None:
-        """The host mutes any speaker; a speaker mutes themselves. Muting twice changes nothing."""
+    def mute_speaker(self, actor: UUID, user_id: UUID, *, actor_is_blocked: bool = False) -> None:
+        """The host or a co-host mutes a speaker; a speaker mutes themselves. Muting twice
+        changes nothing."""
         self._require_not_ended()
         if actor != user_id:
-            self._require_host(actor)
+            self._require_moderator(actor, actor_is_blocked, user_id)
         self._require_on_stage(user_id)
         if user_id not in self.muted:
             self._speaker_muted(user_id=user_id, muted_by=actor)
@@ -289,6 +310,15 @@ class Space(FlatCopy, Aggregate):
         if user_id != self.host_id:
             raise NotAllowed("Only the host of this Space can do that.")
 
+    def check_moderator(self, user_id: UUID, *, is_blocked: bool = False) -> None:
+        """The host, or a co-host whom no host of this Space has blocked since."""
+        if user_id == self.host_id:
+            return
+        if user_id not in self.cohosts:
+            raise NotAllowed("Only the host or a co-host of this Space can do that.")
+        if is_blocked:
+            raise NotAllowed("The host of this Space has blocked you.")
+
     def check_publisher(self, user_id: UUID) -> None:
         """Only speakers on the stage of a live Space send audio (muted ones are not mixed)."""
         self._require_live("Audio starts when the Space goes live.")
@@ -307,12 +337,17 @@ class Space(FlatCopy, Aggregate):
 
     # -- moderation ------------------------------------------------------------------------
 
-    def remove_user(self, actor: UUID, user_id: UUID, reason: str | None = None) -> None:
-        self._require_host(actor)
-        if user_id == self.host_id:
-            raise InvalidInput("The host cannot remove themselves; end the Space instead.")
+    def remove_user(self, actor: UUID, user_id: UUID, reason: str | None = None, *,
+                    actor_is_blocked: bool = False) -> None:
+        """Whether or not the user is in the Space now (or ever was): they stay out."""
+        self._require_moderator(actor, actor_is_blocked, user_id)
+        if user_id == actor:
+            raise InvalidInput("The host cannot remove themselves; end the Space instead."
+                               if actor == self.host_id else
+                               "You cannot remove yourself; leave the stage instead.")
         if user_id in self.removed:
             raise RuleBroken("This user was removed from this Space already.")
+        self._drop_cohost(user_id, actor)
         self._user_removed(user_id=user_id, removed_by=actor, reason=text.reason(reason))
 
     @event("UserRemoved", topic="spaces:UserRemoved")
@@ -346,11 +381,17 @@ class Space(FlatCopy, Aggregate):
             raise InvalidInput("You cannot block yourself.")
         if already_blocked:
             raise RuleBroken("You have blocked this user already.")
+        self._drop_cohost(user_id, actor)
         self._user_blocked(user_id=user_id, blocked_by=actor, reason=text.reason(reason))
 
     @event("UserBlocked", topic="spaces:UserBlocked")
     def _user_blocked(self, user_id: UUID, blocked_by: UUID, reason: str | None) -> None:
         self._leave_everything(user_id)
+
+    def _drop_cohost(self, user_id: UUID, actor: UUID) -> None:
+        """Co-hosts sit on the stage: one who leaves it, or is taken out, is a co-host no more."""
+        if user_id in self.cohosts:
+            self._cohost_removed(user_id=user_id, removed_by=actor)
 
     def _leave_everything(self, user_id: UUID) -> None:
         self._unseat(user_id)
@@ -369,6 +410,85 @@ class Space(FlatCopy, Aggregate):
         if user_id in self.stage:
             self.stage.remove(user_id)
         self.muted.discard(user_id)
+
+    # -- co-hosts and the handover ----------------------------------------------------------
+
+    def add_cohost(self, actor: UUID, user_id: UUID, *, user_is_blocked: bool) -> None:
+        """The host names a co-host, who takes a seat on the stage if they have none."""
+        self._require_host(actor)
+        if user_id == actor:
+            raise InvalidInput("You host this Space already.")
+        if user_id in self.cohosts:
+            raise RuleBroken("This user is a co-host already.")
+        if len(self.cohosts) >= self.cohost_limit:
+            raise RuleBroken(f"A Space has at most {self.cohost_limit} "
+                             f"co-host{'' if self.cohost_limit == 1 else 's'}.")
+        if user_id not in self.stage:
+            self._require_can_join_stage(user_id, user_is_blocked)
+            self._require_free_seat()
+            self._speaker_granted(user_id=user_id, granted_by=actor)
+        elif user_is_blocked:
+            raise RuleBroken("You have blocked this user; unblock them first.")
+        self._cohost_added(user_id=user_id, added_by=actor)
+
+    @event("CohostAdded", topic="spaces:CohostAdded")
+    def _cohost_added(self, user_id: UUID, added_by: UUID) -> None:
+        self.cohosts.append(user_id)
+
+    def remove_cohost(self, actor: UUID, user_id: UUID) -> None:
+        """The host names a co-host no more, or a co-host steps down; either way they stay
+        on the stage, as a speaker."""
+        self._require_not_ended()
+        if actor != user_id:
+            self._require_host(actor)
+        if user_id not in self.cohosts:
+            raise RuleBroken("This user is not a co-host of this Space.")
+        self._cohost_removed(user_id=user_id, removed_by=actor)
+
+    @event("CohostRemoved", topic="spaces:CohostRemoved")
+    def _cohost_removed(self, user_id: UUID, removed_by: UUID) -> None:
+        self.cohosts.remove(user_id)
+
+    def hand_over(self, actor: UUID, user_id: UUID, *, user_is_blocked: bool) -> None:
+        """The host hands the Space to one of its co-hosts and becomes a co-host in their place."""
+        self._require_host(actor)
+        if user_id == actor:
+            raise InvalidInput("You host this Space already.")
+        if user_id not in self.cohosts:
+            raise RuleBroken("Only a co-host can take the Space over: make them a co-host first.")
+        if user_is_blocked:
+            raise RuleBroken("This co-host is blocked by a host of this Space; unblock them first.")
+        self._host_handed_over(from_host=actor, to_host=user_id)
+
+    @event("HostHandedOver", topic="spaces:HostHandedOver")
+    def _host_handed_over(self, from_host: UUID, to_host: UUID) -> None:
+        self.cohosts[self.cohosts.index(to_host)] = from_host
+        self.host_id = to_host
+        if to_host not in self.hosts:
+            self.hosts.append(to_host)
+
+    # -- the pinned link -------------------------------------------------------------------
+
+    def pin_link(self, actor: UUID, url: str, title: str, *, actor_is_blocked: bool = False) -> None:
+        """The host or a co-host pins one link (a new one replaces it); the same again changes
+        nothing."""
+        self._require_moderator(actor, actor_is_blocked)
+        link = pinned_link(url, title)
+        if link != self.pinned:
+            self._link_pinned(url=link.url, title=link.title, pinned_by=actor)
+
+    @event("LinkPinned", topic="spaces:LinkPinned")
+    def _link_pinned(self, url: str, title: str, pinned_by: UUID) -> None:
+        self.pinned = PinnedLink(url, title)
+
+    def unpin_link(self, actor: UUID, *, actor_is_blocked: bool = False) -> None:
+        self._require_moderator(actor, actor_is_blocked)
+        if self.pinned is not None:
+            self._link_unpinned(unpinned_by=actor)
+
+    @event("LinkUnpinned", topic="spaces:LinkUnpinned")
+    def _link_unpinned(self, unpinned_by: UUID) -> None:
+        self.pinned = None
 
     # -- switches --------------------------------------------------------------------------
 
@@ -449,6 +569,14 @@ class Space(FlatCopy, Aggregate):
     def _require_host(self, actor: UUID) -> None:
         self.check_host(actor)
         self._require_not_ended()
+
+    def _require_moderator(self, actor: UUID, actor_is_blocked: bool,
+                           target: UUID | None = None) -> None:
+        self.check_moderator(actor, is_blocked=actor_is_blocked)
+        self._require_not_ended()
+        if actor != self.host_id and target not in (None, actor) and (
+                target == self.host_id or target in self.cohosts):
+            raise NotAllowed("A co-host cannot act on the host or on another co-host.")
 
     def _require_taking_part(self, user_id: UUID, is_blocked: bool) -> None:
         if user_id in self.removed:

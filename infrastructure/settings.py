@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     )
     token_ttl_days: int = 30
     stage_limit: int = Field(10, ge=1, description="speakers on stage at once, host included")
+    cohost_limit: int = Field(2, ge=0, description="co-hosts a Space has at most (each sits "
+                              "on the stage)")
     schedule_horizon_days: int = Field(30, ge=1, le=3650,
                                        description="how far ahead a Space may be scheduled")
     signup_enabled: bool = True

@@ -1,9 +1,10 @@
 """Tells the media node about every change to a Space it carries audio for.
 
 On any event of a Space with a room on this node it loads the Space and hands its state
-to the node; a host's account-wide block disconnects the blocked user from that host's
-rooms. The events come from an event source: the process's store feed
-(`System.store_feed`) or, with Kafka, the events topic
+to the node; a host's account-wide block disconnects the blocked user from the rooms of
+the Spaces that person hosts or has hosted (a handover moves the Space, not the blocks;
+the room's own `host_id` is who hosted it when it opened). The events come from an event
+source: the process's store feed (`System.store_feed`) or, with Kafka, the events topic
 (`infrastructure/kafka_events_tail.py`).
 """
 
@@ -46,7 +47,7 @@ class DomainFeed:
             if notification.topic == Block.Blocked.TOPIC:
                 event = self.app.event_of(notification)
                 for room in list(self.node.rooms.values()):
-                    if room.host_id == str(event.blocker_id):
+                    if event.blocker_id in self.app.space(UUID(room.space_id)).hosts:
                         changed.setdefault(room.space_id, set()).add(str(event.blocked_id))
             elif notification.topic == Space.UserBlocked.TOPIC and space_id in changed:
                 changed[space_id].add(str(self.app.event_of(notification).user_id))

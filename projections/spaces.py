@@ -2,7 +2,10 @@
 
 A Space row stays after it ends (the host and auditors may still read it); the
 listing and the feed only select live or upcoming rows, so an ended Space drops
-out of both the moment `SpaceEnded` is projected.
+out of both the moment `SpaceEnded` is projected. A handover changes the row's host,
+so the listing and the new host's followers' feeds show the new host from then on.
+Co-hosts and the pinned link have tables of their own (older databases gain them
+by `CREATE TABLE IF NOT EXISTS`, with no migration).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ SPACE_COLUMNS = (
 class SpacesProjection(Projection):
     name = "spaces"
     # Who is removed or blocked is not kept here: reads decide it on the event store.
-    tables = ("spaces", "stage", "speak_requests")
+    tables = ("spaces", "stage", "speak_requests", "cohosts", "pins")
     schema = (
         "CREATE TABLE IF NOT EXISTS spaces (id TEXT PRIMARY KEY, host_id TEXT NOT NULL, "
         "title TEXT NOT NULL, state TEXT NOT NULL, speaker_policy TEXT NOT NULL, "
@@ -38,6 +41,10 @@ class SpacesProjection(Projection):
         "muted INTEGER NOT NULL, since TEXT NOT NULL, PRIMARY KEY (space_id, user_id))",
         "CREATE TABLE IF NOT EXISTS speak_requests (space_id TEXT NOT NULL, "
         "user_id TEXT NOT NULL, requested_at TEXT NOT NULL, PRIMARY KEY (space_id, user_id))",
+        "CREATE TABLE IF NOT EXISTS cohosts (space_id TEXT NOT NULL, user_id TEXT NOT NULL, "
+        "since TEXT NOT NULL, PRIMARY KEY (space_id, user_id))",
+        "CREATE TABLE IF NOT EXISTS pins (space_id TEXT PRIMARY KEY, url TEXT NOT NULL, "
+        "title TEXT NOT NULL, pinned_by TEXT NOT NULL, pinned_at TEXT NOT NULL)",
     )
 
     @handles(Space.SpaceCreated)
@@ -107,6 +114,46 @@ class SpacesProjection(Projection):
         self.unseated(event, position, cursor)
         self._drop_request(cursor, text(event.originator_id), text(event.user_id))
 
+    @handles(Space.CohostAdded)
+    def cohost_added(self, event: Any, position: int, cursor: Cursor) -> None:
+        self._name_cohost(cursor, text(event.originator_id), text(event.user_id), event)
+
+    @handles(Space.CohostRemoved)
+    def cohost_removed(self, event: Any, position: int, cursor: Cursor) -> None:
+        self._drop_cohost(cursor, text(event.originator_id), text(event.user_id))
+
+    @handles(Space.HostHandedOver)
+    def handed_over(self, event: Any, position: int, cursor: Cursor) -> None:
+        space_id = text(event.originator_id)
+        self._set(cursor, event, "host_id = ?", text(event.to_host))
+        self._drop_cohost(cursor, space_id, text(event.to_host))
+        self._name_cohost(cursor, space_id, text(event.from_host), event)
+
+    @handles(Space.LinkPinned)
+    def pinned(self, event: Any, position: int, cursor: Cursor) -> None:
+        cursor.execute(
+            "INSERT INTO pins (space_id, url, title, pinned_by, pinned_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (space_id) DO UPDATE SET url = excluded.url, title = excluded.title, "
+            "pinned_by = excluded.pinned_by, pinned_at = excluded.pinned_at",
+            (text(event.originator_id), event.url, event.title, text(event.pinned_by),
+             text(event.timestamp)),
+        )
+
+    @handles(Space.LinkUnpinned)
+    def unpinned(self, event: Any, position: int, cursor: Cursor) -> None:
+        cursor.execute("DELETE FROM pins WHERE space_id = ?", (text(event.originator_id),))
+
+    @staticmethod
+    def _name_cohost(cursor: Cursor, space_id: str | None, user_id: str | None, event: Any) -> None:
+        cursor.execute(
+            "INSERT INTO cohosts (space_id, user_id, since) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (space_id, user_id, text(event.timestamp)),
+        )
+
+    @staticmethod
+    def _drop_cohost(cursor: Cursor, space_id: str | None, user_id: str | None) -> None:
+        cursor.execute("DELETE FROM cohosts WHERE space_id = ? AND user_id = ?", (space_id, user_id))
+
     @staticmethod
     def _set(cursor: Cursor, event: Any, assignments: str, *values: Any) -> None:
         cursor.execute(
@@ -134,8 +181,17 @@ class SpaceQueries:
 
     def space(self, space_id: str) -> dict[str, Any] | None:
         return self.views.row(
-            f"SELECT {SPACE_COLUMNS} FROM spaces s LEFT JOIN accounts a ON a.id = s.host_id "
+            f"SELECT {SPACE_COLUMNS}, p.url AS pin_url, p.title AS pin_title FROM spaces s "
+            "LEFT JOIN accounts a ON a.id = s.host_id LEFT JOIN pins p ON p.space_id = s.id "
             "WHERE s.id = ?",
+            (space_id,),
+        )
+
+    def cohosts(self, space_id: str) -> list[dict[str, Any]]:
+        """In the order they were named (a former host: when they handed over)."""
+        return self.views.rows(
+            "SELECT c.user_id, a.handle FROM cohosts c LEFT JOIN accounts a ON a.id = c.user_id "
+            "WHERE c.space_id = ? ORDER BY c.since, c.user_id",
             (space_id,),
         )
 

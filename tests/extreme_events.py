@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from application.spaces import SpacesApplication
 from domain.errors import DomainError
+from domain.links import MAX_LINK_TITLE_LENGTH, MAX_URL_LENGTH
 from domain.people import HANDLE_PATTERN, handle_skeleton
 from domain.space import MAX_TITLE_LENGTH, SCHEDULE_HORIZON, SPEAKER_POLICIES
 from domain.text import DIRECTION_CHANGING, INVISIBLE, MAX_REASON_LENGTH
@@ -29,17 +30,24 @@ ahead = st.one_of(st.just(SCHEDULE_HORIZON - timedelta(minutes=5)), st.just(time
                   st.timedeltas(min_value=timedelta(minutes=5),
                                 max_value=SCHEDULE_HORIZON - timedelta(minutes=5)))
 handles = st.from_regex(HANDLE_PATTERN, fullmatch=True)
+LINK_START = "https://example.com/"
+in_urls = st.characters(blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp"),
+                        blacklist_characters=[chr(c) for c in INVISIBLE | DIRECTION_CHANGING])
+urls = st.text(in_urls, max_size=MAX_URL_LENGTH - len(LINK_START)).map(LINK_START.__add__)
+link_titles = st.text(visible, min_size=1, max_size=MAX_LINK_TITLE_LENGTH).filter(str.strip)
 
 scenarios = st.fixed_dictionaries({
     "title": titles, "policy": st.sampled_from(SPEAKER_POLICIES),
     "ahead": ahead, "offset": offsets,
     "handles": st.lists(handles, min_size=5, max_size=5, unique_by=handle_skeleton),
     "reasons": st.lists(reasons, min_size=8, max_size=8),
+    "url": urls, "link_title": link_titles,
 })
 
 
 def every_event(app: SpacesApplication, values: dict[str, Any]) -> None:
-    """Accounts, follows, blocks, a Space through every stage and moderation event, its end,
+    """Accounts, follows, blocks, a Space through every stage and moderation event (co-hosts,
+    handovers and the pinned link too), its end,
     retention, and an operator's decision; every value drawn from `values`."""
     host, guest, fan, troll, pest = (app.register_account(h).id for h in values["handles"])
     why = values["reasons"]
@@ -56,6 +64,13 @@ def every_event(app: SpacesApplication, values: dict[str, Any]) -> None:
     app.launch(space, host)
     app.invite(space, host, guest)
     app.accept_invitation(space, guest)
+    app.add_cohost(space, host, guest)
+    app.pin_link(space, guest, values["url"], values["link_title"])
+    app.hand_over(space, host, guest)
+    app.hand_over(space, guest, host)
+    app.remove_cohost(space, host, guest)
+    app.unpin_link(space, host)
+    app.pin_link(space, host, values["url"], values["link_title"])
     app.invite(space, host, troll)
     app.decline_invitation(space, troll)
     with suppress(DomainError):  # the speaker policy may not let the fan ask

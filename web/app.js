@@ -136,17 +136,27 @@ async function refresh() {
 
 function me() { return session && session.id; }
 function isHost() { return room.view && me() === room.view.host.id; }
+function isCohost(id = me()) { return !!room.view && room.view.cohosts.some((c) => c.id === id); }
+function isModerator() { return isHost() || isCohost(); }
+function role(id) { return id === room.view.host.id ? "host" : isCohost(id) ? "co-host" : null; }
 function onStage() { return room.view && room.view.speakers.find((s) => s.id === me()); }
 
 function render() {
   const v = room.view;
+  // A co-host moderates everyone on the stage but the host and the other co-hosts.
+  const mayModerate = (id) => id !== me() && !room.ended && (isHost() || (isCohost() && !role(id)));
   const speakerItems = v.speakers.map((speaker) => h("li", { "data-speaker": speaker.handle,
       class: room.talking.has(speaker.id) ? "talking" : null },
     h("strong", {}, `@${speaker.handle}`),
+    role(speaker.id) ? h("span", { class: "badge", "data-role": role(speaker.id) }, role(speaker.id)) : null,
     h("div", { class: "muted" }, speaker.muted ? "muted" : room.talking.has(speaker.id) ? "talking" : "mic on"),
-    isHost() && speaker.id !== me() && !room.ended ? h("div", { class: "controls row" },
+    mayModerate(speaker.id) ? h("div", { class: "controls row" },
       h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/speakers/${speaker.id}/mute`, { method: "POST" })) }, `Mute @${speaker.handle}`),
-      h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/speakers/${speaker.id}`, { method: "DELETE" })) }, `Revoke @${speaker.handle}`)) : null));
+      h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/speakers/${speaker.id}`, { method: "DELETE" })) }, `Revoke @${speaker.handle}`),
+      isHost() ? (isCohost(speaker.id)
+        ? h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/cohosts/${speaker.id}`, { method: "DELETE" })) }, `Let @${speaker.handle} go as co-host`)
+        : h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/cohosts/${speaker.id}`, { method: "PUT" })) }, `Make @${speaker.handle} co-host`)) : null,
+      isHost() && isCohost(speaker.id) ? h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/host`, { method: "POST", body: { user_id: speaker.id } })) }, `Hand over to @${speaker.handle}`) : null) : null));
   app.replaceChildren(
     h("div", { id: "notice", role: "status", "aria-live": "assertive" }),
     h("h1", {}, v.title),
@@ -155,6 +165,9 @@ function render() {
       v.transcripts ? h("span", { class: "badge" }, "Transcripts on") : null,
       h("span", { class: "muted" }, `Hosted by @${v.host.handle} · `, h("span", { id: "listeners" }, `${v.listener_count} listening`))),
     h("p", { class: "muted" }, "Share: ", h("a", { href: v.link }, location.origin + v.link)),
+    // The API pins only http(s) URLs; the link opens apart from this page.
+    v.pin ? h("p", { id: "pin" }, h("span", { class: "badge" }, "Pinned"), " ",
+      h("a", { href: v.pin.url, target: "_blank", rel: "noopener noreferrer nofollow ugc" }, v.pin.title)) : null,
     h("h2", {}, "On stage"), h("ul", { class: "stage", "aria-label": "Speakers" }, speakerItems),
     h("div", { class: "row" }, ...myButtons()),
     v.state === "live" ? h("div", { class: "row", role: "group", "aria-label": "Reactions" },
@@ -164,7 +177,7 @@ function render() {
       h("ol", { id: "captions", class: "muted", "aria-live": "polite" },
         Object.values(room.captions).slice(-6).map((line) => h("li", { "data-line": line.line_id },
           h("strong", {}, `@${handle(line.speaker_id)}: `), line.text)))) : null,
-    isHost() && !room.ended ? hostPanel() : null);
+    isModerator() && !room.ended ? hostPanel() : null);
 }
 
 function myButtons() {
@@ -183,6 +196,7 @@ function myButtons() {
       : h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/speakers/${me()}/mute`, { method: "POST" })) }, "Mute"));
   }
   if (speaker && !isHost()) buttons.push(h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/speakers/${me()}`, { method: "DELETE" })) }, "Leave the stage"));
+  if (isCohost()) buttons.push(h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/cohosts/${me()}`, { method: "DELETE" })) }, "Step down as co-host"));
   if (!speaker && v.state === "live") buttons.push(h("button", { class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/speak-requests`, { method: "POST" })).then(() => say("The host has your request.")) }, "Request to speak"));
   if (room.invited) {
     buttons.push(h("button", { onclick: () => answer("accept") }, "Accept invitation"),
@@ -207,9 +221,15 @@ function hostPanel() {
     await act(api(`/v1/spaces/${v.id}/${path}`, { method: "POST", body: { user_id, ...extra(form) } }));
     form.reset();
   };
-  return h("section", { "aria-label": "Host controls" },
-    h("h2", {}, "Host controls"),
-    v.state === "created" ? h("button", { onclick: () => act(api(`/v1/spaces/${v.id}/launch`, { method: "POST" })).then(refresh) }, "Launch") : null,
+  const pin = async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    await act(api(`/v1/spaces/${v.id}/pin`, { method: "PUT", body: { url: form.url.value, title: form.title.value } }));
+    form.reset();
+  };
+  return h("section", { "aria-label": isHost() ? "Host controls" : "Co-host controls" },
+    h("h2", {}, isHost() ? "Host controls" : "Co-host controls"),
+    isHost() && v.state === "created" ? h("button", { onclick: () => act(api(`/v1/spaces/${v.id}/launch`, { method: "POST" })).then(refresh) }, "Launch") : null,
     (v.speak_requests || []).length ? h("ul", { class: "cards", "aria-label": "Requests to speak" }, v.speak_requests.map((person) =>
       h("li", {}, `@${person.handle} asks to speak `, h("button", { onclick: () => act(api(`/v1/spaces/${v.id}/speakers/${person.id}`, { method: "PUT" })) }, `Grant @${person.handle}`)))) : null,
     h("form", { class: "row", onsubmit: moderate("invitations", () => ({})) },
@@ -217,16 +237,21 @@ function hostPanel() {
     h("form", { class: "row", onsubmit: moderate("removals", (f) => ({ reason: f.reason.value || null })) },
       h("label", {}, "Remove", h("input", { name: "handle", placeholder: "handle", required: true })),
       h("input", { name: "reason", placeholder: "reason", "aria-label": "Reason for removal" }), h("button", { class: "danger" }, "Remove")),
-    h("form", { class: "row", onsubmit: moderate("blocks", (f) => ({ reason: f.reason.value || null })) },
+    isHost() ? h("form", { class: "row", onsubmit: moderate("blocks", (f) => ({ reason: f.reason.value || null })) },
       h("label", {}, "Block", h("input", { name: "handle", placeholder: "handle", required: true })),
-      h("input", { name: "reason", placeholder: "reason", "aria-label": "Reason for block" }), h("button", { class: "danger" }, "Block")),
+      h("input", { name: "reason", placeholder: "reason", "aria-label": "Reason for block" }), h("button", { class: "danger" }, "Block")) : null,
     h("form", { class: "row", onsubmit: moderate("reports", (f) => ({ reason: f.reason.value })) },
       h("label", {}, "Report", h("input", { name: "handle", placeholder: "handle", required: true })),
       h("input", { name: "reason", placeholder: "reason", required: true, "aria-label": "Reason for report" }), h("button", { class: "danger" }, "Report")),
-    h("div", { class: "row" },
+    h("form", { class: "row", "aria-label": "Pin a link", onsubmit: pin },
+      h("label", {}, "Pin a link", h("input", { name: "url", type: "url", placeholder: "https://…", required: true, maxlength: 2048 })),
+      h("input", { name: "title", placeholder: "title", required: true, maxlength: 100, "aria-label": "Title of the link" }),
+      h("button", {}, "Pin"),
+      v.pin ? h("button", { type: "button", class: "quiet", onclick: () => act(api(`/v1/spaces/${v.id}/pin`, { method: "DELETE" })) }, "Unpin") : null),
+    isHost() ? h("div", { class: "row" },
       h("label", {}, h("input", { type: "checkbox", checked: v.transcripts, onchange: (e) => act(api(`/v1/spaces/${v.id}`, { method: "PATCH", body: { transcripts: e.target.checked } })) }), "Transcripts"),
       h("label", {}, h("input", { type: "checkbox", checked: v.recording, onchange: (e) => act(api(`/v1/spaces/${v.id}`, { method: "PATCH", body: { recording: e.target.checked } })) }), "Recording"),
-      h("button", { class: "danger", onclick: () => act(api(`/v1/spaces/${v.id}/end`, { method: "POST" })) }, "End the Space")));
+      h("button", { class: "danger", onclick: () => act(api(`/v1/spaces/${v.id}/end`, { method: "POST" })) }, "End the Space")) : null);
 }
 
 // -- the live stream ----------------------------------------------------------------------------
@@ -235,7 +260,7 @@ function follow() {
   const query = session ? `?access_token=${encodeURIComponent(session.token)}` : "";
   const stream = room.stream = new EventSource(`/v1/spaces/${room.id}/stream${query}`);
   const refreshAfter = (event) => { reach(JSON.parse(event.data).position); refresh(); };
-  for (const kind of ["stage", "switches", "state", "speak_request"]) stream.addEventListener(kind, refreshAfter);
+  for (const kind of ["stage", "switches", "state", "speak_request", "pin"]) stream.addEventListener(kind, refreshAfter);
   stream.addEventListener("listeners", refresh);
   stream.addEventListener("snapshot", (event) => {
     room.invited = !!JSON.parse(event.data).invited;

@@ -65,7 +65,7 @@ async def listen(space_id: str, request: Request, caller: OptionalCaller, system
         raise Problem(401, "This server asks listeners to sign in.", {"WWW-Authenticate": "Bearer"})
     space = system.app.space(parse_id(space_id))
     user = caller.account_id if caller else None
-    space.check_can_listen(user, user is not None and system.app.blocks(space.host_id, user))
+    space.check_can_listen(user, user is not None and system.app.hosts_block(space, user))
     offer = await _offer(request, system, str(user) if user else None)
     if await _big(system, space_id):
         raise _to_hls(system, space_id, "This Space is heard over HLS beyond "
@@ -110,7 +110,7 @@ async def resume(space_id: str, session_id: str, request: Request, caller: Optio
     session, no new join."""
     space = system.app.space(parse_id(space_id))
     user = caller.account_id if caller else None
-    space.check_can_listen(user, user is not None and system.app.blocks(space.host_id, user))
+    space.check_can_listen(user, user is not None and system.app.hosts_block(space, user))
     offer = await _offer(request, system, str(user) if user else None)
     try:
         outcome, answer = await system.audio.resume(space_id, session_id,

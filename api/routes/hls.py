@@ -120,7 +120,7 @@ async def _state(system: System, space: Space, directory: Path, user: UUID | Non
     """The Space's HLS as the origin last wrote it, once the caller may hear it. A live
     Space's first request starts the packaging (on demand). An ended Space is served only
     while its playlists say it ended (they end with EXT-X-ENDLIST); then 410."""
-    blocked = user is not None and system.app.blocks(space.host_id, user)
+    blocked = user is not None and system.app.hosts_block(space, user)
     try:
         space.check_can_listen(user, blocked)
     except SpaceHasEnded:

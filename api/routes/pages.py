@@ -39,6 +39,9 @@ def public_page(space_id: str, caller: OptionalCaller, system: SystemDep) -> HTM
         f" · {row['listener_count']} listening</p>"
         f"<h2>On stage</h2><ul>{speakers}</ul>"
     )
+    if row["pin_url"] is not None:  # an http(s) URL: the domain pins nothing else
+        body += (f"<p>Pinned: <a href='{escape(row['pin_url'])}' rel='noopener noreferrer nofollow ugc'>"
+                 f"{escape(row['pin_title'])}</a></p>")
     return HTMLResponse(_page(row["title"], body))
 
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Response
 
 from api.commands import done, execute
 from api.deps import BIGINT, CaughtUp, CurrentUser, Host, OptionalCaller, SystemDep, parse_id
-from api.presenters import link, space_summary, space_view, speakers
+from api.presenters import link, people, pin, space_summary, space_view, speakers
 from api.problems import Problem
 from api.schemas import Done, NewSpace, Reaction, SpaceChanges, SpaceCreated, SpacePage, SpaceView
-from api.visibility import is_host, visible_space
+from api.visibility import is_moderator, visible_space
 from projections.feed import feed
 from projections.inbox import open_invitees
 from projections.spaces import SpaceQueries
@@ -60,12 +60,13 @@ def listing(system: SystemDep, limit: Limit = 20,
 @router.get("/{space_id}", response_model=SpaceView, dependencies=[CaughtUp])
 def one(space_id: str, caller: OptionalCaller, system: SystemDep) -> SpaceView:
     row = visible_space(system, space_id, caller)
+    space_id = row["id"]  # as the views spell it
     queries = SpaceQueries(system.views)
-    details: dict[str, Any] = {"speakers": speakers(queries.stage(space_id))}
-    if is_host(row, caller):
-        details["speak_requests"] = [
-            {"id": r["user_id"], "handle": r["handle"]} for r in queries.speak_requests(space_id)
-        ]
+    cohosts = queries.cohosts(space_id)
+    details: dict[str, Any] = {"speakers": speakers(queries.stage(space_id)),
+                               "cohosts": people(cohosts), "pin": pin(row)}
+    if is_moderator(row, cohosts, caller):
+        details["speak_requests"] = people(queries.speak_requests(space_id))
         details["open_invitations"] = open_invitees(system.views, space_id)
     return space_view(row, **details)
 
@@ -80,7 +81,7 @@ def react(space_id: str, body: Reaction, caller: CurrentUser, system: SystemDep)
         raise Problem(429, "Too many reactions; slow down.", {"Retry-After": str(wait)})
     system.app.require_caller(caller)
     space = system.app.space(parse_id(space_id))
-    space.check_can_react(caller, system.app.blocks(space.host_id, caller))
+    space.check_can_react(caller, system.app.hosts_block(space, caller))
     # Past the Space's own rate, a reaction still counts on the stream (reactions show there
     # as counts per second) but is not sent on one by one (to Kafka).
     one_by_one = not system.space_reactions.take(str(space.id))

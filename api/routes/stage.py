@@ -1,4 +1,5 @@
-"""The stage: invitations, requests to speak, grant / revoke / mute / unmute."""
+"""The stage: invitations, requests to speak, grant / revoke / mute / unmute. What the host
+may do here, a co-host may do too, except to the host or another co-host."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from api.commands import done
-from api.deps import CurrentUser, Host, SystemDep, parse_id
+from api.deps import CurrentUser, Moderator, SystemDep, parse_id
 from api.problems import Problem
 from api.schemas import Done, UserRef
 
@@ -15,8 +16,8 @@ router = APIRouter(prefix="/v1/spaces/{space_id}", tags=["stage"])
 
 
 @router.post("/invitations", status_code=201, response_model=Done)
-async def invite(space_id: str, body: UserRef, caller: Host, system: SystemDep) -> Done:
-    """The host invites someone to speak; the invitation lands in their inbox."""
+async def invite(space_id: str, body: UserRef, caller: Moderator, system: SystemDep) -> Done:
+    """The host or a co-host invites someone to speak; the invitation lands in their inbox."""
     return await done(system, system.app.invite, parse_id(space_id), caller, body.user_id)
 
 
@@ -39,20 +40,22 @@ async def request_to_speak(space_id: str, caller: CurrentUser, system: SystemDep
 
 @router.put("/speakers/{user_id}", response_model=Done)
 async def grant(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
+    """The host or a co-host brings someone onto the stage (answering their request, if any)."""
     return await done(system, system.app.grant_speaker, parse_id(space_id), caller,
                       parse_id(user_id, "account"))
 
 
 @router.delete("/speakers/{user_id}", response_model=Done)
 async def revoke(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
-    """The host takes a speaker off the stage; a speaker may leave it themselves."""
+    """The host or a co-host takes a speaker off the stage; a speaker may leave it themselves
+    (a co-host who leaves the stage is a co-host no more)."""
     return await done(system, system.app.revoke_speaker, parse_id(space_id), caller,
                       parse_id(user_id, "account"))
 
 
 @router.post("/speakers/{user_id}/mute", response_model=Done)
 async def mute(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
-    """The host mutes a speaker; a speaker may mute themselves."""
+    """The host or a co-host mutes a speaker; a speaker may mute themselves."""
     return await done(system, system.app.mute_speaker, parse_id(space_id), caller,
                       parse_id(user_id, "account"))
 

@@ -23,7 +23,8 @@ HEARTBEAT = 15.0
             responses={200: {"content": {"text/event-stream": {}}}})
 async def stream(space_id: str, request: Request, caller: StreamCaller, system: SystemDep,
                  last_event_id: Annotated[int | None, Header(ge=0, le=BIGINT)] = None) -> StreamingResponse:
-    """Stage changes, switches, speak requests (to the host), invitations (to the invitee),
+    """Stage changes (co-hosts and handovers too), switches, the pinned link, speak requests
+    (to the host and co-hosts), invitations (to the invitee),
     reactions (counted per second), listener count, "removed" (to that viewer) and the end.
     The first message is a snapshot; reconnect with Last-Event-ID to get what you missed."""
     await run_in_threadpool(visible_space, system, space_id, caller)
@@ -38,7 +39,7 @@ async def stream(space_id: str, request: Request, caller: StreamCaller, system: 
     async def events() -> AsyncIterator[str]:
         try:
             for message in first:
-                if message.to in (None, viewer.user_id):
+                if message.reaches(viewer.user_id):
                     yield message.encode()
             if space.state == "ended":
                 yield Message("ended", {}, space.version).encode()

@@ -8,7 +8,6 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -19,25 +18,6 @@ from infrastructure.tokens import AUDITOR, TokenSigner
 from tests.projection_faults import UNSTORABLE, with_fragile_spaces
 from tests.support import assert_problem, register
 from tests.unit.test_media_node import offer
-
-
-@pytest.fixture
-def make_client():
-    clients = []
-
-    def make(**settings) -> TestClient:
-        client = TestClient(create_app(Settings(event_store="memory", **settings)))
-        clients.append(client.__enter__())
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
-
-
-@pytest.fixture
-def client(make_client):
-    return make_client()
 
 
 def auditor_headers(client) -> dict[str, str]:

@@ -100,6 +100,35 @@ def test_detail_tracks_the_stage_requests_and_switches(app, views, runner):
     assert queries.speak_requests(str(space)) == []
 
 
+def test_detail_and_feed_follow_cohosts_the_pinned_link_and_a_handover(app, views, runner):
+    host, ada, bob, fan = (app.register_account(h).id for h in ("host", "ada", "bob", "fan"))
+    app.follow(fan, host)
+    space = app.create_space(host, "Show").id
+    app.launch(space, host)
+    app.add_cohost(space, host, ada)
+    app.add_cohost(space, host, bob)
+    app.pin_link(space, ada, "https://example.com/notes", "Notes")
+    runner.catch_up()
+    queries = SpaceQueries(views)
+    assert [c["handle"] for c in queries.cohosts(str(space))] == ["ada", "bob"]
+    assert (queries.space(str(space))["pin_url"], queries.space(str(space))["pin_title"]) == (
+        "https://example.com/notes", "Notes")
+    assert [s["handle"] for s in queries.stage(str(space))] == ["host", "ada", "bob"]
+    assert ids(feed(views, str(fan), 10)) == [str(space)]
+    app.hand_over(space, host, ada)
+    app.revoke_speaker(space, bob, bob)  # leaves the stage: a co-host no more
+    app.unpin_link(space, host)
+    runner.catch_up()
+    row = queries.space(str(space))
+    assert (row["host_id"], row["host_handle"], row["pin_url"]) == (str(ada), "ada", None)
+    assert [c["handle"] for c in queries.cohosts(str(space))] == ["host"]
+    assert ids(queries.live(10, None)) == [str(space)]
+    assert feed(views, str(fan), 10) == []  # the fan follows the former host, not ada
+    app.follow(fan, ada)
+    runner.catch_up()
+    assert ids(feed(views, str(fan), 10)) == [str(space)]
+
+
 def test_the_inbox_holds_open_invitations_only(app, views, runner):
     host, guest = (app.register_account(h).id for h in ("host", "guest"))
     one, two = app.create_space(host, "One").id, app.create_space(host, "Two").id
