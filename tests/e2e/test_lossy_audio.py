@@ -115,7 +115,10 @@ def test_a_speaker_behind_loss_is_heard_and_the_media_node_asks_for_what_was_los
             await asyncio.sleep(3.0)
             loss = end_loss(relay, "to_server")
             await asyncio.sleep(2.0)  # aiortc sends a receiver report every 0.5–1.5 s
-            seen = {"loss": loss, "report": await rtp_stats(host_pc, "remote-inbound-rtp"),
+            mix = {line.split('outcome="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
+                   for line in (await web.get("/metrics")).text.splitlines()
+                   if line.startswith("spaces_media_speaker_packets{")}
+            seen = {"loss": loss, "mix": mix, "report": await rtp_stats(host_pc, "remote-inbound-rtp"),
                     "sent": await rtp_stats(host_pc, "outbound-rtp"), "tone": ears.dominant(start)}
             for pc in (host_pc, fan_pc):
                 await pc.close()
@@ -130,6 +133,8 @@ def test_a_speaker_behind_loss_is_heard_and_the_media_node_asks_for_what_was_los
     assert 0.06 < seen["loss"] < 0.14
     # the media node saw each gap and asked for it: what stays lost is the resends lost again
     assert seen["report"]["packetsLost"] <= 0.3 * up.dropped
+    # and the mix concealed almost nothing of the speaker (FEC and resends made good the rest)
+    assert seen["mix"]["concealed"] <= 0.01 * seen["mix"]["received"], seen["mix"]
     assert relay.counters["to_client"].kinds["rtcp"] > 0 and relay.counters["to_client"].dropped == 0
 
 
