@@ -24,6 +24,7 @@ from typing import Any
 import av
 from aiortc import RTCPeerConnection, clock
 
+from media import red
 from media.listeners import ListenerTrack
 from media.opus import TIME_BASE
 from media.rtp_send import Claim, NotOpus, ParkedTrack, SendPath, claim, send_path
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence, timestamp, SSRC
 MARKER = 0x80
 HISTORY = 64  # packets (1.3 s) a listener may ask for again
+REDUNDANCY = 2  # earlier packets a RED packet carries again (a loss of two in a row is covered)
 
 
 class FanoutTrack(ParkedTrack):
@@ -88,11 +90,13 @@ class FanoutTrack(ParkedTrack):
 
 
 class Fanout:
-    """One Space's listeners (on this node), sent to in one loop per packet."""
+    """One Space's listeners (on this node), sent to in one loop per packet. Listeners who
+    offered RED get each packet with the REDUNDANCY before it again (media/red.py)."""
 
     def __init__(self) -> None:
         self.tracks: set[FanoutTrack] = set()
         self.packets = 0
+        self.earlier: list[tuple[int, bytes]] = []  # (pts, payload) of the last packets
 
     def open_track(self, pc: RTCPeerConnection) -> FanoutTrack:
         track = FanoutTrack()
@@ -119,7 +123,10 @@ class Fanout:
         if packet.time_base is not None and packet.time_base != TIME_BASE:
             pts = int(pts * packet.time_base / TIME_BASE)
         self.packets += 1
-        now, ntp, size = time.monotonic(), clock.current_ntp_time(), len(payload)
+        now, ntp = time.monotonic(), clock.current_ntp_time()
+        earlier = [(pts - at, data) for at, data in self.earlier]
+        self.earlier = (self.earlier + [(pts, payload)])[-REDUNDANCY:]
+        redundant: dict[int, bytes] = {}  # RED payloads, by the Opus payload type they carry
         pack = HEADER.pack
         for track in self.tracks:
             path = track.path or track.ready()
@@ -141,9 +148,14 @@ class Fanout:
             extension = path.extension
             first = 0x90 if extension else 0x80  # version 2, with or without the extension
             marker = MARKER if track.first else 0
+            body, payload_type = payload, path.payload_type
+            if path.red_type is not None:
+                if payload_type not in redundant:
+                    redundant[payload_type] = red.wrap(payload_type, payload, earlier)
+                body, payload_type = redundant[payload_type], path.red_type
             try:
-                plain = pack(first, marker | path.payload_type, sequence, timestamp, path.ssrc) \
-                    + extension + payload
+                plain = pack(first, marker | payload_type, sequence, timestamp, path.ssrc) \
+                    + extension + body
                 track.history[sequence % HISTORY] = (sequence, plain)
                 data = path.srtp.protect(plain)
                 transport.sendto(data, track.address)
@@ -156,4 +168,4 @@ class Fanout:
             track.first = False
             track.sent += 1
             track.last_taken = now
-            path.count(ntp, timestamp, size, len(data))
+            path.count(ntp, timestamp, len(body), len(data))

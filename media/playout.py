@@ -29,6 +29,7 @@ class PlayoutStats:
     concealed: int = 0  # made up by the decoder
     late: int = 0  # came after their turn (or twice)
     dropped: int = 0  # the buffer overflowed
+    redundant: int = 0  # gaps filled from RED blocks
 
 
 class Playout:
@@ -44,13 +45,21 @@ class Playout:
         self.deep = 0  # ticks in a row it held more than `hold` packets beyond this turn
         self.stats = PlayoutStats()
 
-    def push(self, payload: bytes, sequence: int) -> None:
+    def push(self, payload: bytes, sequence: int, redundant: bool = False) -> None:
+        """A packet, or (`redundant`) a RED block carrying an earlier one again: that
+        only fills a gap, and counts as `redundant` when it does."""
         extended = self._extend(sequence)
         if (self.playing and self.next is not None and extended < self.next) \
                 or extended in self.packets:
-            self.stats.late += 1
+            if not redundant:
+                self.stats.late += 1
             return
-        self.stats.received += 1
+        if redundant:
+            if self.highest is None or extended > self.highest:
+                return  # a block from before anything came: not a gap
+            self.stats.redundant += 1
+        else:
+            self.stats.received += 1
         self.packets[extended] = payload
         if self.highest is None or extended > self.highest:
             self.highest = extended

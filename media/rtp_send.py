@@ -29,6 +29,8 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 
+from media.codecs import red_for
+
 AIORTC_VERSION = "1.16.0"  # the version whose private names this module uses
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 OPUS = "audio/opus"
@@ -102,7 +104,8 @@ class SendPath:
     """What one listener's packets need, taken from its connection once it is up."""
 
     ssrc: int
-    payload_type: int
+    payload_type: int  # Opus, as negotiated
+    red_type: int | None  # RED carrying that Opus, when the listener offered it
     extension: bytes  # header extension block (the mid), or b""
     dtls: RTCDtlsTransport
     srtp: Any  # pylibsrtp.Session: the transport's outbound SRTP context
@@ -149,6 +152,7 @@ def send_path(noted: Claim) -> SendPath | None:
         return None
     return SendPath(
         ssrc=noted.sender._ssrc, payload_type=codec.payloadType,
+        red_type=red_for(parameters.codecs, codec.payloadType),
         extension=mid_extension(parameters), dtls=dtls, srtp=dtls._tx_srtp,
         nominated=dtls.transport._connection._nominated,
         sender_counters=vars(noted.sender), dtls_counters=vars(dtls))

@@ -15,6 +15,10 @@ from typing import Any
 
 from aiortc import RTCRtpReceiver
 
+from media.codecs import RED
+from media.libopus import FRAME
+from media.red import BadRed, unwrap
+
 PacketHandler = Callable[[bytes, int, int], None]  # (opus payload, rtp timestamp, sequence)
 MAX_NACKED = 16  # a longer gap is a pause or a restart, not loss worth asking for again
 
@@ -27,17 +31,33 @@ class _Discard(queue.Queue):
             super().put(item, block, timeout)
 
 
-def tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, nack: bool = False) -> None:
+def tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, nack: bool = False,
+        on_redundant: PacketHandler | None = None) -> None:
     """Call on the connection's "track" event, before the receiver starts. With `nack`, a
     gap in the sequence numbers is reported to the sender at once (RTCP NACK, RFC 4585),
     which aiortc's receiver does only for video; a sender that keeps a history (aiortc's,
-    Chromium's when `nack` is negotiated) sends the packets again."""
+    Chromium's when `nack` is negotiated) sends the packets again. A RED packet (RFC 2198)
+    gives its primary block to `on_packet` and its earlier ones to `on_redundant`, with
+    the sequence numbers they had (20 ms frames)."""
     original = receiver._handle_rtp_packet
     highest: dict[int, int] = {}  # ssrc -> highest sequence number seen
+    codecs = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
 
     async def handle(packet: Any, arrival_time_ms: int) -> None:
-        if packet.payload:
-            on_packet(packet.payload, packet.timestamp, packet.sequence_number)
+        payload, blocks = packet.payload, []
+        codec = codecs.get(packet.payload_type)
+        if payload and codec is not None and codec.mimeType.lower() == RED:
+            try:
+                blocks = unwrap(payload)
+            except BadRed:
+                pass
+            payload = blocks[-1][2] if blocks else b""
+        if payload:
+            on_packet(payload, packet.timestamp, packet.sequence_number)
+        if on_redundant is not None:
+            for offset, _, data in blocks[:-1]:
+                on_redundant(data, (packet.timestamp - offset) & 0xFFFFFFFF,
+                             (packet.sequence_number - offset // FRAME) & 0xFFFF)
         if nack:
             last = highest.get(packet.ssrc)
             gap = (packet.sequence_number - last) & 0xFFFF if last is not None else 1

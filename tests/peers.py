@@ -112,21 +112,24 @@ class Player:
     a playout buffer (media/playout.py) that rebuilds losses from FEC if `fec`, and asks
     for them again (NACK, as the node's receivers do) if `nack`. Counts concealed frames."""
 
-    def __init__(self, fec: bool = True, nack: bool = True, hold: int = 2) -> None:
+    def __init__(self, fec: bool = True, nack: bool = True, hold: int = 2, red: bool = False) -> None:
         self.playout = Playout(hold=hold, longest=8, fec=fec)
-        self.nack = nack
+        self.nack, self.red = nack, red  # red: fill gaps from RED blocks (offer it: connect(red=True))
         self.played = 0
         self.waits: list[float] = []  # seconds from a packet's arrival to its turn to play
         self._arrived: dict[int, float] = {}
         self._clock: asyncio.Task[None] | None = None
 
     def attach(self, receiver: Any) -> None:
-        tap(receiver, self._take, nack=self.nack)
+        tap(receiver, self._take, nack=self.nack, on_redundant=self._take_redundant if self.red else None)
         self._clock = asyncio.ensure_future(self._play())
 
     def _take(self, payload: bytes, _timestamp: int, sequence: int) -> None:
         self._arrived.setdefault(sequence, time.monotonic())
         self.playout.push(payload, sequence)
+
+    def _take_redundant(self, payload: bytes, _timestamp: int, sequence: int) -> None:
+        self.playout.push(payload, sequence, redundant=True)
 
     async def _play(self) -> None:
         loop = asyncio.get_running_loop()
@@ -151,6 +154,23 @@ class Player:
         return self.playout.stats.concealed / self.played if self.played else 0.0
 
 
+RED_TYPE = 63
+
+
+def with_red(sdp: str) -> str:
+    """The offer with RED for Opus added after Opus, as Chromium offers it (aiortc has none)."""
+    lines = sdp.split("\r\n")
+    opus = next(line.split()[0].split(":")[1] for line in lines if "opus/48000" in line)
+    out = []
+    for line in lines:
+        if line.startswith("m=audio"):
+            line += f" {RED_TYPE}"
+        out.append(line)
+        if line.startswith(f"a=rtpmap:{opus} "):
+            out += [f"a=rtpmap:{RED_TYPE} red/48000/2", f"a=fmtp:{RED_TYPE} {opus}/{opus}"]
+    return "\r\n".join(out)
+
+
 def close_with(pc: RTCPeerConnection, relay: LossyRelay) -> None:
     """Closes the relay once the connection is closed."""
 
@@ -162,7 +182,7 @@ def close_with(pc: RTCPeerConnection, relay: LossyRelay) -> None:
 
 async def connect(http: httpx.AsyncClient, path: str, token: str | None,
                   tone: ToneTrack | None = None, receive: int = 0, relay: LossyRelay | None = None,
-                  player: Player | None = None,
+                  player: Player | None = None, red: bool = False,
                   ) -> tuple[RTCPeerConnection, Ears, httpx.Response]:
     """Offers to the server (publish with a tone, listen without); returns the connection,
     what it hears, and the server's response. A speaker may also offer `receive` audio
@@ -193,6 +213,8 @@ async def connect(http: httpx.AsyncClient, path: str, token: str | None,
     if token:
         headers["Authorization"] = f"Bearer {token}"
     offer = pc.localDescription.sdp if relay is None else hidden_offer(pc.localDescription.sdp)
+    if red:
+        offer = with_red(offer)
     response = await http.post(path, content=offer, headers=headers)
     if response.status_code == 201:
         answer = response.text

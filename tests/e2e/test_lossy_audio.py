@@ -170,3 +170,31 @@ def test_at_ten_percent_loss_a_listener_conceals_almost_nothing_with_recovery(se
     assert mended.concealed <= 0.005, (mended.playout.stats, mended.played)
     print(f"\nconcealed at 10 % loss: {mended.concealed:.2%} with recovery, "
           f"{bare.concealed:.2%} without")
+
+
+def test_a_listener_that_offers_red_gets_each_packet_with_the_two_before_it(server):
+    """A listener offering RED (as Chromium does) behind 10 % loss, with neither FEC nor
+    NACK: the RED blocks alone fill its gaps."""
+    http, host, base = live_space(server)
+    fan = register(http, "red")
+    relay = LossyRelay(loss=0.1, direction="to_client", impaired="rtp", seed=19)
+    player = Player(fec=False, nack=False, red=True)
+
+    async def scenario() -> str:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as web:
+            host_pc, _, _ = await connect(web, f"{base}/audio/publish", host.token, ToneTrack(LOW))
+            pc, _, answered = await connect(web, f"{base}/audio/listen", fan.token, relay=relay,
+                                            player=player, red=True)
+            assert answered.status_code == 201
+            await asyncio.sleep(5.0)
+            player.stop()
+            for peer in (host_pc, pc):
+                await peer.close()
+            return answered.text
+
+    answer = run(scenario())
+    assert "red/48000/2" in answer  # the node kept the offer's RED
+    assert 0.05 < relay.counters["to_client"].loss("rtp") < 0.16
+    stats = player.playout.stats
+    assert stats.redundant > 10 and player.played > 200, stats
+    assert player.concealed <= 0.005, (stats, player.played)

@@ -9,7 +9,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 import media.codecs  # noqa: F401
 from media.rtp_tap import tap
-from tests.peers import ToneTrack
+from tests.peers import ToneTrack, with_red
 from tests.relay import LossyRelay
 from tests.relay_sdp import hidden_offer, relay_answer
 
@@ -76,3 +76,23 @@ def test_what_the_network_loses_of_a_speaker_is_nacked_and_resent():
     first, last = heard[0], heard[-1]
     holes = ((last - first) & 0xFFFF) + 1 - len(set(heard))
     assert holes <= 2, (holes, dropped)  # the network lost `dropped`; resends filled nearly all
+
+
+def test_red_is_answered_only_when_offered_and_names_the_offers_opus():
+    async def answer_to(red: bool) -> str:
+        listener = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        node = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        listener.addTransceiver("audio", direction="recvonly")
+        await listener.setLocalDescription(await listener.createOffer())
+        offer = listener.localDescription.sdp
+        await node.setRemoteDescription(RTCSessionDescription(with_red(offer) if red else offer, "offer"))
+        node.addTrack(ToneTrack(440))
+        await node.setLocalDescription(await node.createAnswer())
+        for pc in (listener, node):
+            await pc.close()
+        return node.localDescription.sdp
+
+    with_it, without = asyncio.run(answer_to(True)), asyncio.run(answer_to(False))
+    assert "a=rtpmap:63 red/48000/2" in with_it and "a=fmtp:63 96/96" in with_it
+    assert with_it.index("opus/48000") < with_it.index("red/48000")  # Opus stays the first choice
+    assert "red/" not in without
