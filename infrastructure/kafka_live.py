@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 from typing import Any
 
@@ -19,6 +18,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from infrastructure.kafka_relay import ensure_topic
+from infrastructure.live import Newest
 
 log = logging.getLogger(__name__)
 TOPICS = {"presence": "presence", "reaction": "reactions", "caption": "captions"}
@@ -27,9 +27,8 @@ TOPICS = {"presence": "presence", "reaction": "reactions", "caption": "captions"
 class LiveToKafka:
     def __init__(self, bootstrap: str, prefix: str, partitions: int = 3, capacity: int = 10_000):
         self.bootstrap, self.prefix, self.partitions = bootstrap, prefix, partitions
-        self._queue: queue.Queue[tuple[str, bytes, bytes] | None] = queue.Queue(capacity)
+        self._queue: Newest[tuple[str, bytes, bytes] | None] = Newest(capacity)
         self.ready = True
-        self.dropped = 0
         self._thread = threading.Thread(target=self._run, name="live-to-kafka", daemon=True)
 
     def topic(self, kind: str) -> str:
@@ -41,12 +40,7 @@ class LiveToKafka:
             return  # a reaction past its Space's rate is only counted on the stream
         message = (self.topic(kind), space_id.encode(),
                    json.dumps({"space_id": space_id, **payload}).encode())
-        try:
-            self._queue.put_nowait(message)
-        except queue.Full:
-            self._queue.get_nowait()
-            self._queue.put_nowait(message)
-            self.dropped += 1
+        self._queue.offer(message)
 
     def start(self) -> None:
         self._thread.start()

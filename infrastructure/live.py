@@ -8,10 +8,12 @@ published here again for this process's own listeners only.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 Listener = Callable[[str, str, dict[str, Any]], None]  # (space_id, kind, payload)
 
 
@@ -35,3 +37,21 @@ class LiveEvents:
     def _unsubscribe(self, entry: tuple[Listener, bool]) -> None:
         with self._lock:
             self._listeners.remove(entry)
+
+
+class Newest(queue.Queue[T]):
+    """The queue between a process's live events and a thread that sends them on: bounded,
+    and when full it drops its oldest, so a sender that is away never holds up the media."""
+
+    dropped = 0
+
+    def offer(self, item: T) -> None:
+        try:
+            self.put_nowait(item)
+        except queue.Full:
+            try:
+                self.get_nowait()
+            except queue.Empty:
+                pass
+            self.put_nowait(item)
+            self.dropped += 1

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import uuid
 from typing import Any
 
 import psycopg
 
-from infrastructure.live import LiveEvents
+from infrastructure.live import LiveEvents, Newest
 
 log = logging.getLogger(__name__)
 CHANNEL = "spaces_live"
@@ -30,12 +29,11 @@ class LiveThroughPostgres:
     def __init__(self, database_url: str, live: LiveEvents, capacity: int = 10_000):
         self.database_url, self.live = database_url, live
         self.sender = uuid.uuid4().hex  # this process: what it sent comes back to it too
-        self._queue: queue.Queue[str | None] = queue.Queue(capacity)
+        self._queue: Newest[str | None] = Newest(capacity)
         self._stopped = threading.Event()
         self._threads = [threading.Thread(target=self._send, name="live-to-postgres", daemon=True),
                          threading.Thread(target=self._hear, name="live-from-postgres", daemon=True)]
         self.ready = False  # listening
-        self.dropped = 0
 
     def __call__(self, space_id: str, kind: str, payload: dict[str, Any]) -> None:
         """A LiveEvents listener: what this process publishes goes to the others."""
@@ -44,12 +42,7 @@ class LiveThroughPostgres:
         if len(message.encode()) > MAX_PAYLOAD:
             log.warning("a %s event of Space %s is too long for the other processes", kind, space_id)
             return
-        try:
-            self._queue.put_nowait(message)
-        except queue.Full:
-            self._queue.get_nowait()
-            self._queue.put_nowait(message)
-            self.dropped += 1
+        self._queue.offer(message)
 
     def start(self) -> None:
         self.live.subscribe(self, outbound=True)

@@ -18,14 +18,13 @@ import logging
 import random
 import struct
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import av
 from aiortc import RTCPeerConnection, clock
 
 from media import red
-from media.listeners import ListenerTrack
+from media.listeners import ListenerTrack, TrackSet
 from media.opus import TIME_BASE
 from media.rtp_send import Claim, NotOpus, ParkedTrack, SendPath, claim, send_path
 
@@ -89,12 +88,12 @@ class FanoutTrack(ParkedTrack):
         return self.path
 
 
-class Fanout:
+class Fanout(TrackSet[FanoutTrack]):
     """One Space's listeners (on this node), sent to in one loop per packet. Listeners who
     offered RED get each packet with the REDUNDANCY before it again (media/red.py)."""
 
     def __init__(self) -> None:
-        self.tracks: set[FanoutTrack] = set()
+        super().__init__()
         self.packets = 0
         self.earlier: list[tuple[int, bytes]] = []  # (pts, payload) of the last packets
 
@@ -106,15 +105,6 @@ class Fanout:
     def add(self, track: ListenerTrack) -> None:
         assert isinstance(track, FanoutTrack), "the batched fan-out sends to its own tracks"
         self.tracks.add(track)
-
-    def discard(self, track: ListenerTrack) -> None:
-        self.tracks.discard(track)
-
-    def __iter__(self) -> Iterator[ListenerTrack]:
-        return iter(list(self.tracks))
-
-    def __len__(self) -> int:
-        return len(self.tracks)
 
     def send(self, packet: av.Packet) -> None:
         """One Opus packet (pts in the 48 kHz RTP clock) to every listener that can take it."""

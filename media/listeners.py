@@ -9,7 +9,7 @@ side by side, so that the benchmark compares them and an operator can fall back.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal, Protocol
+from typing import Generic, Literal, Protocol, TypeVar
 
 import av
 from aiortc import RTCPeerConnection
@@ -42,6 +42,25 @@ class Listeners(Protocol):
     def __iter__(self) -> Iterator[ListenerTrack]: ...
 
     def __len__(self) -> int: ...
+
+
+T = TypeVar("T", bound=ListenerTrack)
+
+
+class TrackSet(Generic[T]):
+    """The listeners' tracks, kept alike by both ways."""
+
+    def __init__(self) -> None:
+        self.tracks: set[T] = set()
+
+    def discard(self, track: ListenerTrack) -> None:
+        self.tracks.discard(track)
+
+    def __iter__(self) -> Iterator[ListenerTrack]:
+        return iter(list(self.tracks))
+
+    def __len__(self) -> int:
+        return len(self.tracks)
 
 
 def listeners(mode: FanoutMode) -> Listeners:

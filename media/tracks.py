@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import av
 from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 
-from media.listeners import ListenerTrack
+from media.listeners import ListenerTrack, TrackSet
 
 
 class PacketTrack(MediaStreamTrack):
@@ -46,12 +45,9 @@ class PacketTrack(MediaStreamTrack):
         return packet
 
 
-class QueuedListeners:
+class QueuedListeners(TrackSet[PacketTrack]):
     """The "tasks" fan-out: each listener's PacketTrack is offered every packet; its own
     aiortc sender task takes them from there."""
-
-    def __init__(self) -> None:
-        self.tracks: set[PacketTrack] = set()
 
     def open_track(self, pc: RTCPeerConnection) -> PacketTrack:
         track = PacketTrack()
@@ -61,15 +57,6 @@ class QueuedListeners:
     def add(self, track: ListenerTrack) -> None:
         assert isinstance(track, PacketTrack), "the tasks fan-out offers to packet tracks"
         self.tracks.add(track)
-
-    def discard(self, track: ListenerTrack) -> None:
-        self.tracks.discard(track)
-
-    def __iter__(self) -> Iterator[ListenerTrack]:
-        return iter(list(self.tracks))
-
-    def __len__(self) -> int:
-        return len(self.tracks)
 
     def send(self, packet: av.Packet) -> None:
         for track in self.tracks:
