@@ -1,76 +1,200 @@
-"""Signed bearer tokens: base64url(JSON claims) + "." + base64url(HMAC-SHA256)."""
+"""Bearer tokens: what a verified token says (`VerifiedToken`), who is calling in this
+server's terms (`Caller`), and `Tokens`, which tells a token's kind before trusting anything
+in it and hands it to the one verifier of that kind:
+
+- this server's own JWTs (`kid` "spaces", HS256; infrastructure/jwt_tokens.py), from sign-up
+  and `spaces auditor-token`;
+- the format before JWTs (infrastructure/legacy_tokens.py), for one token lifetime;
+- an integrator's API key (its `kid`, HS256; infrastructure/integrator_keys.py);
+- the OpenID Connect provider of SPACES_OIDC_ISSUER (its `iss`, RS256 / ES256 keys from its
+  JWKS; infrastructure/oidc.py).
+
+Each verifier pins its algorithms to its keys: no `none`, no HMAC with a public key.
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import secrets
-import time
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
-USER, AUDITOR, INTERNAL = "user", "auditor", "internal"  # internal: the API calling a media node
+import jwt
+
+if TYPE_CHECKING:
+    from infrastructure.integrator_keys import KeyIndex
+    from infrastructure.jwt_tokens import AccessTokens
+    from infrastructure.legacy_tokens import LegacyTokens
+    from infrastructure.oidc import OidcVerifier
+
+USER, AUDITOR, OPERATOR, INTERNAL = "user", "auditor", "operator", "internal"
+ROLES = (USER, AUDITOR, OPERATOR, INTERNAL)  # internal: the API calling a media node
+LISTEN, PUBLISH = "listen", "publish"  # per-Space limits: listen-only, or may publish
+ANY_SPACE = "*"
+OWN_ISSUER = "spaces"
+MOST_SPACE_LIMITS = 100
 
 
 class BadToken(Exception):
-    pass
+    """The token does not let anyone in: 401, and `str(error)` says why."""
+
+
+class BadSignature(BadToken):
+    """The token was not signed with the key it names (or it was altered since)."""
+
+
+class KeysNeeded(Exception):
+    """Verifying this token needs keys fetched from its issuer: do it off the event loop
+    (`Tokens.verify(token)` with `fetch=True`, in a thread)."""
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What a token lets its bearer do: roles, and optional limits per Space (`listen`:
+    listen-only; `publish`: may publish), `*` for every Space not named."""
+
+    roles: frozenset[str]
+    spaces: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def may_publish(self, space_id: UUID | str) -> bool:
+        limit = self.spaces.get(str(space_id), self.spaces.get(ANY_SPACE, PUBLISH))
+        return limit == PUBLISH
+
+    @classmethod
+    def of(cls, *roles: str) -> Grants:
+        return cls(frozenset(roles))
+
+    def claim(self) -> dict[str, Any]:
+        claim: dict[str, Any] = {"roles": sorted(self.roles)}
+        if self.spaces:
+            claim["spaces"] = dict(self.spaces)
+        return claim
+
+
+def read_grants(claim: object, allowed: Collection[str], default: Grants | None = None) -> Grants:
+    """The `grants` claim, checked: known roles that this issuer may grant, Space limits
+    naming Space ids (or `*`) and `listen` or `publish`."""
+    if claim is None and default is not None:
+        return default
+    if not isinstance(claim, dict) or not isinstance(claim.get("roles"), list) \
+            or not claim["roles"] or set(claim) - {"roles", "spaces"}:
+        raise BadToken('The token\'s grants claim is {"roles": [...], "spaces": {...}}.')
+    roles = claim["roles"]
+    if not all(isinstance(role, str) for role in roles) or set(roles) - set(ROLES):
+        raise BadToken(f"The token grants a role that is none of {', '.join(ROLES)}.")
+    if set(roles) - set(allowed):
+        raise BadToken(f"This token's issuer may grant only {', '.join(sorted(allowed))}.")
+    limits = claim.get("spaces", {})
+    if not isinstance(limits, dict) or len(limits) > MOST_SPACE_LIMITS:
+        raise BadToken(f"The grants' spaces are at most {MOST_SPACE_LIMITS} Space ids (or *) "
+                       "each with listen or publish.")
+    spaces: dict[str, str] = {}
+    for space_id, limit in limits.items():
+        if limit not in (LISTEN, PUBLISH):
+            raise BadToken("A Space's limit in the grants is listen or publish.")
+        try:
+            spaces[space_id if space_id == ANY_SPACE else str(UUID(space_id))] = limit
+        except ValueError:
+            raise BadToken(f"The grants name {space_id!r}, which is no Space id.") from None
+    return Grants(frozenset(roles), MappingProxyType(spaces))
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    issuer: str  # OWN_ISSUER, "integrator:<key name>", or the OIDC provider's issuer
+    subject: str  # an account id for this server's own user tokens
+    grants: Grants
+    handle: str | None = None  # preferred_username: for the account made on first use
+
+    @property
+    def own(self) -> bool:
+        return self.issuer == OWN_ISSUER
+
+    @property
+    def principal(self) -> str:
+        """Whom idempotency keys and waiting reads are counted against."""
+        roles = "+".join(sorted(self.grants.roles))
+        return f"{roles}:{self.subject}" if self.own else f"{roles}:{self.issuer}|{self.subject}"
 
 
 @dataclass(frozen=True)
 class Caller:
-    subject: str  # an account id for users, a name for auditors
-    role: str
+    subject: str  # an account id for users; a name for auditors, operators and internal callers
+    grants: Grants
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return self.grants.roles
 
     @property
     def account_id(self) -> UUID | None:
-        """The account of a user's token; None for auditors and internal callers."""
-        return UUID(self.subject) if self.role == USER else None
+        """The account of a user's token; None for the other roles."""
+        return UUID(self.subject) if USER in self.roles else None
+
+    @property
+    def is_user(self) -> bool:
+        return USER in self.roles
 
     @property
     def is_auditor(self) -> bool:
-        return self.role == AUDITOR
+        return AUDITOR in self.roles
+
+    @property
+    def is_operator(self) -> bool:
+        return OPERATOR in self.roles
+
+    @property
+    def is_internal(self) -> bool:
+        return INTERNAL in self.roles
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+class Verifier(Protocol):
+    def verify(self, token: str, header: dict[str, Any], fetch: bool) -> VerifiedToken: ...
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-class TokenSigner:
-    def __init__(self, secret: str, ttl_seconds: int):
-        self._key = secret.encode()
-        self._ttl = ttl_seconds
+class Tokens:
+    def __init__(self, own: AccessTokens, legacy: LegacyTokens | None = None,
+                 keys: KeyIndex | None = None, oidc: OidcVerifier | None = None):
+        self.own, self.legacy, self.keys, self.oidc = own, legacy, keys, oidc
 
     def issue(self, subject: str, role: str = USER) -> str:
-        claims = {"sub": subject, "role": role, "exp": int(time.time()) + self._ttl}
-        body = _b64(json.dumps(claims, separators=(",", ":")).encode())
-        return f"{body}.{self._sign(body)}"
+        """One of this server's own tokens."""
+        return self.own.issue(subject, Grants.of(role))
 
-    def verify(self, token: str) -> Caller:
-        body, _, signature = token.partition(".")
-        if not signature or not hmac.compare_digest(
-                signature.encode("utf-8", "replace"), self._sign(body).encode()):
-            raise BadToken("The token's signature does not match; sign in again.")
+    def verify(self, token: str, *, fetch: bool = True) -> VerifiedToken:
+        """`fetch=False` never waits on the network: it raises KeysNeeded instead."""
+        if token.count(".") == 1:
+            if self.legacy is None:
+                raise BadToken("Tokens of the old format are no longer accepted; sign in again.")
+            return self.legacy.verify(token)
         try:
-            claims = json.loads(_unb64(body))
-            caller = Caller(str(claims["sub"]), str(claims["role"]))
-            expires = int(claims["exp"])
-            if caller.role == USER:
-                caller = Caller(str(UUID(caller.subject)), USER)  # an account id, or no user
-        except (ValueError, KeyError, TypeError, OverflowError):
-            raise BadToken("The token is malformed.") from None
-        if expires < time.time():
-            raise BadToken("The token has expired; sign in again.")
-        return caller
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise BadToken("The token is malformed: not a JWT.") from None
+        return self._verifier(token, header).verify(token, header, fetch)
 
-    def _sign(self, body: str) -> str:
-        return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
+    def _verifier(self, token: str, header: dict[str, Any]) -> Verifier:
+        kid = header.get("kid")
+        if kid == self.own.KID:
+            return self.own
+        if self.oidc is not None and _unverified_issuer(token) == self.oidc.issuer:
+            return self.oidc
+        if self.keys is not None and isinstance(kid, str) and kid in self.keys:
+            return self.keys
+        if kid is None:
+            raise BadToken("The token's header names no key (kid).")
+        raise BadToken(f"The token's key (kid {str(kid)[:80]!r}) is unknown here.")
+
+
+def _unverified_issuer(token: str) -> object:
+    """Only to choose the verifier, which then checks `iss` against what it expects."""
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError:
+        return None
 
 
 def load_or_create_secret(configured: str | None, data_dir: Path) -> str:
