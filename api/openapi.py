@@ -1,4 +1,5 @@
-"""The OpenAPI document tells which problems each operation can answer with: every error is
+"""The OpenAPI document tells which problems each operation can answer with (and, with an
+OIDC provider, that its tokens are a way in): every error is
 `application/problem+json`, and the statuses follow from what an operation takes (a path id:
 404; a bearer token: 400, 401, 403; a change: 409, 413, 429; `?after=`: 429, 503; a Space:
 410 once ended). FastAPI's own 422 is documented as the problem it is turned into."""
@@ -86,9 +87,26 @@ def document_problems(app: FastAPI) -> None:
                     documented = responses.setdefault(str(status), {"description": WHY[status]})
                     documented["content"] = page if path.startswith("/s/") and status in (
                         404, 410) else problem
+        _document_oidc(schema, app.state.system.settings.oidc_issuer)
         schema["components"]["schemas"].pop("HTTPValidationError", None)
         schema["components"]["schemas"].pop("ValidationError", None)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_oidc(schema: dict[str, Any], issuer: str | None) -> None:
+    """With an OpenID Connect provider, its tokens are the other way in, beside `bearer`
+    (which they also are, on the wire)."""
+    if not issuer:
+        return
+    schema["components"].setdefault("securitySchemes", {})["oidc"] = {
+        "type": "openIdConnect",
+        "openIdConnectUrl": issuer.rstrip("/") + "/.well-known/openid-configuration",
+        "description": "Tokens of the OpenID Connect provider this server trusts "
+                       "(SPACES_OIDC_ISSUER, with aud SPACES_OIDC_AUDIENCE), as a bearer token."}
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            if operation.get("security"):
+                operation["security"].append({"oidc": []})
