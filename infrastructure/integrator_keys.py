@@ -29,9 +29,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import jwt
+
 from domain.keyring import GRANTABLE_ROLES, KEYRING_ID, ApiKey, Keyring
-from infrastructure.jwt_tokens import decode
-from infrastructure.tokens import USER, BadSignature, BadToken, Grants, VerifiedToken, read_grants
+from infrastructure.jwt_tokens import decode, span
+from infrastructure.tokens import (
+    INTEGRATOR_PREFIX,
+    USER,
+    BadSignature,
+    BadToken,
+    Grants,
+    VerifiedToken,
+    read_grants,
+)
 
 log = logging.getLogger(__name__)
 ALGORITHM = "HS256"
@@ -40,7 +50,7 @@ DEFAULT_GRANTS = Grants.of(USER)
 
 def integrator(name: str) -> str:
     """The issuer a key's users are known under: its name, the same for every key of it."""
-    return f"integrator:{name}"
+    return INTEGRATOR_PREFIX + name
 
 
 @dataclass(frozen=True)
@@ -85,15 +95,20 @@ class KeyIndex:
     application's saves) or by another process (`follow` on the store feed, within the
     feed's poll interval: a key created or revoked by `spaces keys` counts within a second)."""
 
-    def __init__(self, load: Callable[[], Keyring | None], secrets: KeySecrets, *,
+    def __init__(self, load: Callable[[], Keyring | None], key_secrets: KeySecrets, *,
                  audience: str, leeway: float, longest: float,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
-        self._load, self._secrets, self._clock = load, secrets, clock
+        self._load, self._secrets, self._clock = load, key_secrets, clock
         self.audience, self.leeway, self.longest = audience, leeway, longest
         self._lock = threading.Lock()
         self._version = 0
         self._keys: dict[str, _Held] = {}
         self.reload()
+
+    @property
+    def version(self) -> int:
+        """The keyring's version held: any change of a key changes it."""
+        return self._version
 
     def __contains__(self, key_id: str) -> bool:
         return key_id in self._keys
@@ -127,19 +142,38 @@ class KeyIndex:
         key = held.key
         if key.revoked_at is not None:
             raise BadToken(f"The key {key.key_id} was revoked.")
-        live = [held.secrets[s.salt] for s in key.live_secrets(self._clock()) if s.salt in held.secrets]
+        live = [s for s in key.live_secrets(self._clock()) if s.salt in held.secrets]
         if not live:
             raise BadToken(f"The key {key.key_id} has no live secret.")
-        for tried, secret in enumerate(live, 1):  # the newest first; two while a rotation's old one lasts
+        for tried, kept in enumerate(live, 1):  # the newest first; two while a rotation's old one lasts
             try:
-                claims = decode(token, secret, ALGORITHM, issuer=key.key_id,
+                claims = decode(token, held.secrets[kept.salt], ALGORITHM, issuer=key.key_id,
                                 audience=self.audience, leeway=self.leeway, longest=self.longest)
                 break
             except BadSignature:
                 if tried == len(live):
+                    self._say_if_rotated_away(token, key, held, live)
                     raise
         grants = read_grants(claims.get("grants"), set(key.roles) & set(GRANTABLE_ROLES),
                              default=DEFAULT_GRANTS)
         handle = claims.get("preferred_username")
+        valid_from, valid_until = span(claims, self.leeway)
+        if kept.valid_until is not None:  # an old secret: good only until its overlap ends
+            valid_until = min(valid_until, kept.valid_until.timestamp())
         return VerifiedToken(integrator(key.name), str(claims["sub"]), grants,
-                             handle if isinstance(handle, str) else None)
+                             handle if isinstance(handle, str) else None, valid_from, valid_until)
+
+    def _say_if_rotated_away(self, token: str, key: ApiKey, held: _Held, live: list[Any]) -> None:
+        """A token signed with a secret whose overlap has ended: say so, rather than that
+        the signature does not match."""
+        for ended in key.secrets:
+            if ended not in live and ended.salt in held.secrets and ended.valid_until:
+                try:
+                    jwt.decode(token, held.secrets[ended.salt], algorithms=[ALGORITHM],
+                               options={"verify_exp": False, "verify_aud": False,
+                                        "verify_iat": False, "verify_nbf": False})
+                except jwt.PyJWTError:
+                    continue
+                raise BadToken(f"The token is signed with the old secret of the key {key.key_id}, "
+                               f"which stopped working at {ended.valid_until:%Y-%m-%d %H:%M} UTC "
+                               "(the key was rotated); sign with the new secret.")

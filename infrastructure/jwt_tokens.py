@@ -70,6 +70,13 @@ def decode(token: str, key: Any, algorithm: str, *, issuer: str, audience: str,
     return claims
 
 
+def span(claims: dict[str, Any], leeway: float) -> tuple[float, float]:
+    """When the verified claims are good, as PyJWT judges: from iat (or nbf, if later) to
+    exp, widened by the leeway."""
+    return (max(claims["iat"], claims.get("nbf", claims["iat"])) - leeway,
+            claims["exp"] + leeway)
+
+
 class AccessTokens:
     KID = "spaces"
     ALGORITHM = "HS256"
@@ -97,4 +104,4 @@ class AccessTokens:
                 subject = str(UUID(subject))  # an account id, or no user
             except ValueError:
                 raise BadToken("The token is malformed: a user's sub is an account id.") from None
-        return VerifiedToken(OWN_ISSUER, subject, grants)
+        return VerifiedToken(OWN_ISSUER, subject, grants, None, *span(claims, self.leeway))

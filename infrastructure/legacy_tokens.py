@@ -45,7 +45,7 @@ class LegacyTokens:
             raise BadToken("The token is malformed.")
         if expires < time.time():
             raise BadToken("The token has expired; sign in again.")
-        return VerifiedToken(OWN_ISSUER, subject, Grants.of(role))
+        return VerifiedToken(OWN_ISSUER, subject, Grants.of(role), valid_until=expires)
 
     def sign(self, body: str) -> str:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())

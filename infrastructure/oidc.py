@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 import jwt
 
-from infrastructure.jwt_tokens import decode
+from infrastructure.jwt_tokens import decode, span
 from infrastructure.tokens import USER, BadToken, Grants, KeysNeeded, VerifiedToken, read_grants
 
 log = logging.getLogger(__name__)
@@ -142,4 +142,4 @@ class OidcVerifier:
         grants = read_grants(claims.get("grants"), self.roles, default=Grants.of(USER))
         handle = claims.get("preferred_username")
         return VerifiedToken(self.issuer, str(claims["sub"]), grants,
-                             handle if isinstance(handle, str) else None)
+                             handle if isinstance(handle, str) else None, *span(claims, self.leeway))

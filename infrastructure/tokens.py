@@ -14,8 +14,12 @@ Each verifier pins its algorithms to its keys: no `none`, no HMAC with a public 
 
 from __future__ import annotations
 
+import math
 import secrets
+import time
+from collections import OrderedDict
 from collections.abc import Collection, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -35,6 +39,7 @@ ROLES = (USER, AUDITOR, OPERATOR, INTERNAL)  # internal: the API calling a media
 LISTEN, PUBLISH = "listen", "publish"  # per-Space limits: listen-only, or may publish
 ANY_SPACE = "*"
 OWN_ISSUER = "spaces"
+INTEGRATOR_PREFIX = "integrator:"  # then a key's name: the issuer its users are known under
 MOST_SPACE_LIMITS = 100
 
 
@@ -108,6 +113,8 @@ class VerifiedToken:
     subject: str  # an account id for this server's own user tokens
     grants: Grants
     handle: str | None = None  # preferred_username: for the account made on first use
+    valid_from: float = 0.0  # the time.time() span in which it is good, the leeway included
+    valid_until: float = math.inf
 
     @property
     def own(self) -> bool:
@@ -156,9 +163,17 @@ class Verifier(Protocol):
 
 
 class Tokens:
+    """Remembers the tokens it verified lately, by their exact text (signature included): a
+    token never changes, so on the next request only its time span is checked again, and
+    for an integrator's token whether the keyring has changed since (a revocation). That
+    spares each request most of a verification (about 60 µs of CPU with PyJWT)."""
+
+    REMEMBERED = 10_000
+
     def __init__(self, own: AccessTokens, legacy: LegacyTokens | None = None,
                  keys: KeyIndex | None = None, oidc: OidcVerifier | None = None):
         self.own, self.legacy, self.keys, self.oidc = own, legacy, keys, oidc
+        self._remembered: OrderedDict[str, tuple[VerifiedToken, int | None]] = OrderedDict()
 
     def issue(self, subject: str, role: str = USER) -> str:
         """One of this server's own tokens."""
@@ -166,6 +181,23 @@ class Tokens:
 
     def verify(self, token: str, *, fetch: bool = True) -> VerifiedToken:
         """`fetch=False` never waits on the network: it raises KeysNeeded instead."""
+        keyring = self.keys.version if self.keys is not None else None
+        remembered = self._remembered.get(token)
+        if remembered is not None:
+            verified, verified_with = remembered
+            if verified.valid_from <= time.time() < verified.valid_until and (
+                    verified_with is None or verified_with == keyring):
+                return verified
+            self._remembered.pop(token, None)  # then verified again, to say what is wrong
+        verified = self._verify(token, fetch)
+        self._remembered[token] = (verified, keyring if verified.issuer.startswith(
+            INTEGRATOR_PREFIX) else None)
+        if len(self._remembered) > self.REMEMBERED:
+            with suppress(KeyError):
+                self._remembered.popitem(last=False)
+        return verified
+
+    def _verify(self, token: str, fetch: bool) -> VerifiedToken:
         if token.count(".") == 1:
             if self.legacy is None:
                 raise BadToken("Tokens of the old format are no longer accepted; sign in again.")

@@ -235,7 +235,7 @@ def test_a_rotated_key_takes_both_secrets_for_the_overlap_then_only_the_new(
     assert tokens.verify(acme.token("u-1")).subject == "u-1"  # the old secret, still
     assert tokens.verify(rotated.token("u-1")).subject == "u-1"
     clock.now = NOW + timedelta(hours=1, seconds=1)
-    refused(tokens, acme.token("u-1"), "signature")
+    refused(tokens, acme.token("u-1"), "stopped working")
     assert tokens.verify(rotated.token("u-1")).subject == "u-1"
 
 
@@ -342,3 +342,33 @@ def test_after_a_rotation_tokens_of_the_old_key_stay_valid_and_new_ones_verify(i
     assert issuer.jwks_fetches == 2
     assert tokens.verify(before).subject == "alice"  # signed before the old key was withdrawn
     refused(tokens, issuer.mint("mallory", key=old_key), "withdrawn")  # signed after
+
+
+def test_a_remembered_token_is_still_refused_once_expired_or_its_key_revoked(
+        tokens, keyring, key_index):
+    acme = add_key(keyring, key_index)
+    token = acme.token("u-1", lifetime=120)
+    assert tokens.verify(token) is tokens.verify(token)  # the second from memory
+    brief = Tokens(AccessTokens(SECRET, 1, leeway=0))
+    own = brief.issue(ACCOUNT)
+    assert brief.verify(own) is brief.verify(own)
+    time.sleep(1.1)
+    refused(brief, own, "expired")
+    keyring.revoke_key(acme.key_id, "test", NOW)
+    key_index.reload()
+    refused(tokens, token, "revoked")
+
+
+def test_a_remembered_token_of_a_rotated_away_secret_ends_with_its_overlap(keyring):
+    index = KeyIndex(lambda: keyring, KeySecrets(SECRET), audience="spaces", leeway=30,
+                     longest=86_400)  # the real clock
+    tokens = Tokens(AccessTokens(SECRET, 3600), None, index)
+    acme = add_key(keyring, index)
+    token = acme.token("u-1")
+    made = KeySecrets(SECRET).new(acme.key_id)
+    keyring.rotate_key(acme.key_id, made.salt, made.fingerprint, "test",
+                       datetime.now(timezone.utc), timedelta(seconds=1))
+    index.reload()
+    assert tokens.verify(token) is tokens.verify(token)
+    time.sleep(1.1)
+    refused(tokens, token, "old secret")
