@@ -4,6 +4,7 @@ account on their first token."""
 
 from __future__ import annotations
 
+import textwrap
 import time
 
 import pytest
@@ -14,7 +15,7 @@ from infrastructure.legacy_tokens import LegacyTokens
 from infrastructure.settings import Settings
 from tests.integrator import new_integrator
 from tests.oidc_issuer import Issuer
-from tests.support import assert_problem, register
+from tests.support import ROOT, assert_problem, register
 from tests.unit.test_media_node import offer
 
 
@@ -212,3 +213,16 @@ def test_an_oidc_users_first_token_makes_their_account(make_client):
         assert client.get("/v1/accounts", params={"handle": "grace"}).status_code == 200
         assert_problem(client.post("/v1/spaces", json={"title": "x"}, headers={
             "Authorization": f"Bearer {issuer.mint('oidc-7', audience='other')}"}), 401, "audience")
+
+
+def test_the_readmes_python_example_mints_a_token_this_server_takes(client):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Use your own accounts"):]
+    example = textwrap.dedent(section.split("```python\n", 1)[1].split("```", 1)[0])
+    acme = new_integrator(system(client))
+    example = example.replace('"key_…", "sk_…"', f'"{acme.key_id}", "{acme.secret}"')
+    namespace: dict = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    token = namespace["spaces_token"]("user-42", "ada")
+    made = client.post("/v1/spaces", json={"title": "x"}, headers={"Authorization": f"Bearer {token}"})
+    assert made.status_code == 201, made.text
