@@ -40,7 +40,8 @@ from infrastructure.pg_live import LiveThroughPostgres
 from infrastructure.rate_limit import RateLimiter
 from infrastructure.settings import Settings, Topology
 from infrastructure.store_notifications import StoreNotifications
-from infrastructure.tokens import INTERNAL, Tokens, load_or_create_secret
+from infrastructure.token_kinds import Tokens
+from infrastructure.tokens import INTERNAL, load_or_create_secret
 from infrastructure.transcripts import TranscriptLines
 from infrastructure.views import ViewDatabase
 from projections.presence import PresenceWriter
@@ -355,7 +356,7 @@ def _chain_database(settings: Settings, views: Views) -> Views:
 
 def _tokens(settings: Settings, secret: str, app: SpacesApplication,
             key_secrets: KeySecrets) -> Tokens:
-    """The verifiers of every kind of token this server takes (infrastructure/tokens.py)."""
+    """The verifiers of every kind of token this server takes (infrastructure/token_kinds.py)."""
     leeway, longest = settings.token_leeway_seconds, settings.external_token_max_seconds
     own = AccessTokens(secret, settings.token_ttl_days * 86400, settings.token_audience, leeway)
     keys = KeyIndex(app.stored_keyring, key_secrets, audience=settings.token_audience,

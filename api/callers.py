@@ -17,7 +17,8 @@ from anyio import to_thread
 
 from application.spaces import SpacesApplication
 from domain.errors import InvalidInput, RuleBroken
-from infrastructure.tokens import Caller, KeysNeeded, Tokens, VerifiedToken
+from infrastructure.token_kinds import Tokens
+from infrastructure.tokens import Caller, KeysNeeded, VerifiedToken
 
 REMEMBERED = 100_000
 

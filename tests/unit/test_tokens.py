@@ -18,7 +18,8 @@ from infrastructure.integrator_keys import KeyIndex, KeySecrets
 from infrastructure.jwt_tokens import AccessTokens
 from infrastructure.legacy_tokens import LegacyTokens
 from infrastructure.oidc import OidcKeys, OidcVerifier
-from infrastructure.tokens import AUDITOR, USER, BadToken, Grants, KeysNeeded, Tokens
+from infrastructure.token_kinds import Tokens
+from infrastructure.tokens import AUDITOR, USER, BadToken, Grants, KeysNeeded
 from tests.integrator import Integrator
 from tests.oidc_issuer import Issuer
 
