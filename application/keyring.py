@@ -4,8 +4,9 @@ caller (the `spaces keys` command line) hands in each secret's salt and fingerpr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -42,6 +43,10 @@ class KeyringCommands(CommandApplication):
         """The keyring as the store has it (an empty one before the first key)."""
         found = self._find(KEYRING_ID)
         return found if isinstance(found, Keyring) else Keyring()
+
+    def keyring_history(self) -> Iterator[Any]:
+        """Every event of the keyring, in order (auditors'; from the store, never a view)."""
+        return iter(self.repository.event_store.get(KEYRING_ID))
 
     def stored_keyring(self) -> Keyring | None:
         """Read from the store itself, bypassing the cache: for the index of keys, which

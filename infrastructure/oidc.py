@@ -51,9 +51,11 @@ class _Key:
 
 class OidcKeys:
     def __init__(self, issuer: str, *, refetch_after: float, keep_withdrawn: float,
-                 get: Callable[[str], Any] = get_json, clock: Callable[[], float] = time.time):
+                 get: Callable[[str], Any] = get_json, clock: Callable[[], float] = time.time,
+                 ticks: Callable[[], float] = time.monotonic):
+        """`clock` dates withdrawals (tokens' iat is wall-clock time); `ticks` spaces fetches."""
         self.issuer, self.refetch_after, self.keep_withdrawn = issuer, refetch_after, keep_withdrawn
-        self._get, self._clock = get, clock
+        self._get, self._clock, self._ticks = get, clock, ticks
         self._keys: dict[str, _Key] = {}
         self._fetched_at: float | None = None
         self.fetches = 0
@@ -83,13 +85,13 @@ class OidcKeys:
 
     def _may_fetch(self) -> bool:
         fetched = self._fetched_at
-        return fetched is None or time.monotonic() - fetched >= self.refetch_after
+        return fetched is None or self._ticks() - fetched >= self.refetch_after
 
     def refresh(self) -> None:
         with self._lock:
             if not self._may_fetch():  # another thread has just fetched
                 return
-            self._fetched_at = time.monotonic()
+            self._fetched_at = self._ticks()
             self.fetches += 1
             try:
                 fetched = self._fetch()

@@ -4,9 +4,11 @@ account on their first token."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 import time
 
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 
@@ -127,18 +129,32 @@ def test_a_revoked_key_is_refused_at_once_and_a_rotated_one_takes_both_secrets(c
     for key in (acme, rotated):
         assert_problem(client.post("/v1/spaces", json={"title": "x"}, headers=key.auth("u")),
                        401, "revoked")
-    history = [type(e).__name__ for e in app.repository.event_store.get(app.keyring().id)]
-    assert history == ["KeyringStarted", "KeyCreated", "KeyRotated", "KeyRevoked"]
+    auditor = {"Authorization": "Bearer " + system(client).tokens.issue("ann", "auditor")}
+    history = client.get("/v1/audit/keys", headers=auditor).json()
+    assert [e["event"] for e in history] == ["KeyringStarted", "KeyCreated", "KeyRotated", "KeyRevoked"]
+    assert history[1]["data"]["name"] == "acme" and history[3]["data"]["reason"] == "leaked"
+    assert all("salt" not in e["data"] and acme.secret not in str(e) for e in history)
+    assert_problem(client.get("/v1/audit/keys", headers=acme.auth("u")), 401)
 
 
 def test_integrator_tokens_that_are_wrong_are_401(client):
     acme = new_integrator(system(client))
     now = int(time.time())
+    good = acme.token("u", "ada")
+    header, payload, signature = good.split(".")
+    none = jwt.utils.base64url_encode(json.dumps({"alg": "none", "kid": acme.key_id}).encode()).decode()
+    claims = jwt.decode(good, options={"verify_signature": False})
+    claims["grants"]["roles"].append("auditor")
+    forged = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
     for headers, says in [
         (acme.auth("u", "ada", exp=now - 60), "expired"),
         (acme.auth("u", "ada", nbf=now + 600), "not valid yet"),
         (acme.auth("u", "ada", aud="another"), "audience"),
         (acme.auth("u", "ada", grants={"roles": ["auditor"]}), "may grant only user"),
+        ({"Authorization": f"Bearer {none}.{payload}."}, "algorithm"),
+        ({"Authorization": f"Bearer {header}.{forged}.{signature}"}, "signature"),
+        ({"Authorization": "Bearer " + jwt.encode(claims, acme.secret, headers={"kid": "key_nobody"})},
+         "unknown"),
     ]:
         response = client.post("/v1/spaces", json={"title": "x"}, headers=headers)
         assert_problem(response, 401, says)

@@ -265,8 +265,9 @@ def issuer():
 
 
 def oidc_tokens(issuer: Issuer, refetch_after: float = 60.0, roles=("user",),
-                clock=time.time) -> Tokens:
-    keys = OidcKeys(issuer.url, refetch_after=refetch_after, keep_withdrawn=86_430, clock=clock)
+                clock=time.time, ticks=time.monotonic) -> Tokens:
+    keys = OidcKeys(issuer.url, refetch_after=refetch_after, keep_withdrawn=86_430, clock=clock,
+                    ticks=ticks)
     verifier = OidcVerifier(keys, audience="spaces-app", leeway=30, longest=86_400,
                             roles=list(roles))
     return Tokens(AccessTokens(SECRET, 3600), None, None, verifier)
@@ -318,15 +319,22 @@ def test_hs256_signed_with_the_providers_public_key_is_refused(issuer):
 
 
 def test_an_unknown_oidc_kid_fetches_the_keys_again_at_most_once_a_while(issuer):
-    tokens = oidc_tokens(issuer, refetch_after=0.3)
+    ticks = [0.0]
+    tokens = oidc_tokens(issuer, refetch_after=30.0, ticks=lambda: ticks[0])
     tokens.verify(issuer.mint())
     assert issuer.jwks_fetches == 1
     stranger = issuer.rotate(keep_old=True)
     issuer.keys.pop()  # made, but never published
-    time.sleep(0.3)
+    ticks[0] = 30.0
     for _ in range(5):
         refused(tokens, issuer.mint(key=stranger), "not among")
     assert issuer.jwks_fetches == 2  # one refetch for the unknown kid, then none for a while
+    ticks[0] = 59.0
+    refused(tokens, issuer.mint(key=stranger), "not among")
+    assert issuer.jwks_fetches == 2
+    ticks[0] = 60.0
+    refused(tokens, issuer.mint(key=stranger), "not among")
+    assert issuer.jwks_fetches == 3
 
 
 def test_after_a_rotation_tokens_of_the_old_key_stay_valid_and_new_ones_verify(issuer):
