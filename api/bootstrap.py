@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from api import audit_log, idempotency
+from api.callers import Callers
 from application.background import BackgroundThread
 from application.ports import Background, MediaGateway, Views, ViewsProgress
 from application.retention import RetentionJob
@@ -28,14 +29,19 @@ from domain.space import Space
 from infrastructure import transcripts
 from infrastructure.event_store import event_store_env
 from infrastructure.hash_chain import HashChain
+from infrastructure.integrator_keys import KeyIndex, KeySecrets
+from infrastructure.jwt_tokens import AccessTokens
 from infrastructure.kafka_events_tail import KafkaEventsTail
+from infrastructure.legacy_tokens import LegacyTokens
 from infrastructure.live import LiveEvents
 from infrastructure.log_follower import LogFollower
+from infrastructure.oidc import OidcKeys, OidcVerifier
 from infrastructure.pg_live import LiveThroughPostgres
 from infrastructure.rate_limit import RateLimiter
 from infrastructure.settings import Settings, Topology
 from infrastructure.store_notifications import StoreNotifications
-from infrastructure.tokens import INTERNAL, TokenSigner, load_or_create_secret
+from infrastructure.token_kinds import Tokens
+from infrastructure.tokens import INTERNAL, load_or_create_secret
 from infrastructure.transcripts import TranscriptLines
 from infrastructure.views import ViewDatabase
 from projections.presence import PresenceWriter
@@ -57,7 +63,8 @@ class System:
     views: Views
     projections: ProjectionRunner
     progress: ViewsProgress
-    tokens: TokenSigner
+    tokens: Tokens
+    key_secrets: KeySecrets  # makes and derives the integrators' secrets
     live: LiveEvents
     reactions: RateLimiter
     audio_attempts: RateLimiter  # offers to publish or listen, per caller and per address
@@ -72,6 +79,10 @@ class System:
     node: MediaNode | None = None  # the media node of this process, if it carries audio
     heartbeat: Background | None = None  # a fleet node's beat (`spaces media` in a fleet)
     background: list[Background] = field(default_factory=list)
+    callers: Callers = field(init=False)  # from a bearer token to the Caller routes know
+
+    def __post_init__(self) -> None:
+        self.callers = Callers(self.app, self.tokens)
 
     @property
     def audio(self) -> MediaGateway:
@@ -124,9 +135,10 @@ def build(settings: Settings, *, workers: bool | None = None,
         runner = ProjectionRunner(app, views)
         _create_tables(settings, views)
     secret = _secret(settings)
+    key_secrets = KeySecrets(secret)
     system = System(
         settings=settings, app=app, views=views, projections=runner, progress=runner,
-        tokens=TokenSigner(secret, settings.token_ttl_days * 86400),
+        tokens=_tokens(settings, secret, app, key_secrets), key_secrets=key_secrets,
         live=LiveEvents(),
         reactions=RateLimiter(settings.reactions_per_second, settings.reaction_burst),
         audio_attempts=RateLimiter(settings.audio_offers_per_second, settings.audio_offer_burst),
@@ -140,6 +152,9 @@ def build(settings: Settings, *, workers: bool | None = None,
     # and subscribed first, so the others read the aggregates it has heard about.
     system.store_feed.subscribe(app.cache.follow)
     system.background.append(system.store_feed)
+    if (keys := system.tokens.keys) is not None:  # what this process and the others store
+        app.saved_listeners.append(keys.follow)
+        system.store_feed.subscribe(keys.follow)
     if settings.database_url:
         system.notifications = StoreNotifications(app, settings.database_url)
         system.background += [system.notifications,
@@ -338,6 +353,24 @@ def _chain_database(settings: Settings, views: Views) -> Views:
     if settings.database_url or settings.event_store == "memory":
         return views
     return ViewDatabase(str(settings.data_dir / "events.sqlite"))
+
+
+def _tokens(settings: Settings, secret: str, app: SpacesApplication,
+            key_secrets: KeySecrets) -> Tokens:
+    """The verifiers of every kind of token this server takes (infrastructure/token_kinds.py)."""
+    leeway, longest = settings.token_leeway_seconds, settings.external_token_max_seconds
+    own = AccessTokens(secret, settings.token_ttl_days * 86400, settings.token_audience, leeway)
+    keys = KeyIndex(app.stored_keyring, key_secrets, audience=settings.token_audience,
+                    leeway=leeway, longest=longest)
+    oidc = None
+    if settings.oidc_issuer:
+        assert settings.oidc_audience, "the settings say so"
+        oidc = OidcVerifier(
+            OidcKeys(settings.oidc_issuer, refetch_after=settings.oidc_refetch_seconds,
+                     keep_withdrawn=longest + leeway),
+            audience=settings.oidc_audience, leeway=leeway, longest=longest,
+            roles=settings.oidc_roles)
+    return Tokens(own, LegacyTokens(secret) if settings.legacy_tokens else None, keys, oidc)
 
 
 def _secret(settings: Settings) -> str:

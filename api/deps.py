@@ -15,11 +15,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.bootstrap import System
 from api.problems import Problem
 from api.read_your_writes import TooManyWaiting
-from infrastructure.tokens import AUDITOR, USER, BadToken, Caller
+from infrastructure.tokens import BadToken, Caller, KeysNeeded
 
 BIGINT = 2**63 - 1  # the largest position, version or cursor the stores can hold
 
-bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/accounts or `spaces auditor-token`")
+bearer = HTTPBearer(auto_error=False, scheme_name="bearer", bearerFormat="JWT", description=(
+    "A JWT: from POST /v1/accounts or `spaces auditor-token` (this server's own), signed by an "
+    "integrator's backend with its API key (HS256, `kid` the key id), or from the OpenID "
+    "Connect provider of SPACES_OIDC_ISSUER. See the README, \"Use your own accounts\"."))
 
 
 async def get_system(request: Request) -> System:
@@ -30,8 +33,8 @@ SystemDep = Annotated[System, Depends(get_system)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def _caller(request: Request, credentials: HTTPAuthorizationCredentials | None,
-            token_in_url: bool = False) -> Caller | None:
+async def _caller(request: Request, credentials: HTTPAuthorizationCredentials | None,
+                  token_in_url: bool = False) -> Caller | None:
     in_url = request.query_params.get("access_token")
     if in_url is not None and not token_in_url:
         raise Problem(400, "A token in the URL (?access_token=) works only for the live stream; "
@@ -40,14 +43,14 @@ def _caller(request: Request, credentials: HTTPAuthorizationCredentials | None,
     if token is None:
         return None
     try:
-        return request.app.state.system.tokens.verify(token)
+        return await request.app.state.system.callers.caller(token)
     except BadToken as error:
         raise Problem(401, str(error), {"WWW-Authenticate": "Bearer"}) from None
 
 
 # One level of dependencies each: FastAPI spends real time on every dependency it solves.
 async def optional_caller(request: Request, credentials: Credentials) -> Caller | None:
-    return _caller(request, credentials)
+    return await _caller(request, credentials)
 
 
 OptionalCaller = Annotated[Caller | None, Depends(optional_caller)]
@@ -55,33 +58,49 @@ OptionalCaller = Annotated[Caller | None, Depends(optional_caller)]
 
 async def stream_caller(request: Request, credentials: Credentials) -> Caller | None:
     """EventSource cannot send headers: the live stream also takes ?access_token=."""
-    return _caller(request, credentials, token_in_url=True)
+    return await _caller(request, credentials, token_in_url=True)
 
 
 StreamCaller = Annotated[Caller | None, Depends(stream_caller)]
 
 
-async def current_user(request: Request, credentials: Credentials) -> UUID:
-    caller = _caller(request, credentials)
+async def acting_user(request: Request, credentials: Credentials) -> Caller:
+    caller = await _caller(request, credentials)
     if caller is None:
         raise Problem(401, "Send a bearer token: register with POST /v1/accounts.",
                       {"WWW-Authenticate": "Bearer"})
-    if caller.role != USER:
+    if not caller.is_user:
         raise Problem(403, "Auditors read history; they cannot act in Spaces.")
+    return caller
+
+
+async def current_user(request: Request, credentials: Credentials) -> UUID:
+    caller = await acting_user(request, credentials)
     return UUID(caller.subject)
 
 
 async def auditor(request: Request, credentials: Credentials) -> Caller:
-    caller = _caller(request, credentials)
+    caller = await _caller(request, credentials)
     if caller is None:
         raise Problem(401, "Send an auditor's bearer token (spaces auditor-token NAME).",
                       {"WWW-Authenticate": "Bearer"})
-    if caller.role != AUDITOR:
+    if not caller.is_auditor:
         raise Problem(403, "Only auditors may read the full history.")
     return caller
 
 
+async def operator_or_auditor(request: Request, credentials: Credentials) -> Caller:
+    caller = await _caller(request, credentials)
+    if caller is None:
+        raise Problem(401, "Send an operator's or an auditor's bearer token.",
+                      {"WWW-Authenticate": "Bearer"})
+    if not (caller.is_operator or caller.is_auditor):
+        raise Problem(403, "Only operators and auditors may see the media fleet.")
+    return caller
+
+
 CurrentUser = Annotated[UUID, Depends(current_user)]
+ActingUser = Annotated[Caller, Depends(acting_user)]  # a user, with the grants of their token
 
 
 async def host_of_space(space_id: str, caller: CurrentUser, system: SystemDep) -> UUID:
@@ -104,6 +123,7 @@ async def moderator_of_space(space_id: str, caller: CurrentUser, system: SystemD
 
 Moderator = Annotated[UUID, Depends(moderator_of_space)]
 Auditor = Annotated[Caller, Depends(auditor)]
+OperatorOrAuditor = Annotated[Caller, Depends(operator_or_auditor)]
 
 
 async def caught_up(
@@ -116,7 +136,7 @@ async def caught_up(
     try:
         assert system.views_waiter is not None, "the app waits for the views"
         reached = await system.views_waiter.wait_for(
-            _who(request), after, system.settings.read_your_writes_timeout)
+            await _who(request), after, system.settings.read_your_writes_timeout)
     except TooManyWaiting:
         raise Problem(429, "Too many of your reads are waiting for the views; retry shortly.",
                       {"Retry-After": "1"}) from None
@@ -125,14 +145,13 @@ async def caught_up(
                       {"Retry-After": "1"})
 
 
-def _who(request: Request) -> str:
+async def _who(request: Request) -> str:
     """Whom a waiting read counts against: the token's subject, else the client's address."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
         try:
-            caller = request.app.state.system.tokens.verify(token.strip())
-            return f"{caller.role}:{caller.subject}"
-        except BadToken:
+            return request.app.state.system.tokens.verify(token.strip(), fetch=False).principal
+        except (BadToken, KeysNeeded):
             pass
     return request.client.host if request.client else "unknown"
 

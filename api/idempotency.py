@@ -23,6 +23,7 @@ from api.body_limit import replaying
 from infrastructure.tokens import BadToken
 
 if TYPE_CHECKING:
+    from api.callers import Callers
     from application.ports import Views
 
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -47,7 +48,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         system = scope["app"].state.system
-        principal = _principal(system.tokens, headers.get(b"authorization"))
+        principal = await _principal(system.callers, headers.get(b"authorization"))
         if principal is None:  # a bad token: the route answers 401
             await self.app(scope, receive, send)
             return
@@ -86,17 +87,17 @@ class IdempotencyMiddleware:
                     cursor.execute("DELETE FROM idempotency_keys WHERE key = ?", (scoped_key,))
 
 
-def _principal(tokens: Any, authorization: bytes | None) -> str | None:
+async def _principal(callers: Callers, authorization: bytes | None) -> str | None:
     if not authorization:
         return "anonymous"
     scheme, _, token = authorization.decode("latin-1").partition(" ")
     if scheme.lower() != "bearer":
         return None
     try:
-        caller = tokens.verify(token.strip())
+        verified = await callers.verified(token.strip())
     except BadToken:
         return None
-    return f"{caller.role}:{caller.subject}"
+    return verified.principal
 
 
 def _claim(views: Views, key: str, fingerprint: str) -> bool:

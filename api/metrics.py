@@ -21,6 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import Problem
+from infrastructure.tokens import OPERATOR, BadToken
 from projections.faults import stopped_projections
 
 if TYPE_CHECKING:
@@ -217,6 +218,8 @@ def _require_operator(request: Request, settings: Any) -> None:
     if settings.metrics_token and hmac.compare_digest(
             given.encode(), f"Bearer {settings.metrics_token}".encode()):
         return
+    if _has_operator_token(request, given):
+        return
     client = request.client.host if request.client else ""
     if settings.metrics_from_loopback and _is_loopback(client):
         return
@@ -225,6 +228,19 @@ def _require_operator(request: Request, settings: Any) -> None:
                       "SPACES_METRICS_TOKEN to read them from elsewhere.")
     raise Problem(401, "Send the operators' metrics token as a bearer token.",
                   {"WWW-Authenticate": "Bearer"})
+
+
+def _has_operator_token(request: Request, authorization: str) -> bool:
+    """A JWT with the operator role (an integrator's key may grant it, or the OIDC provider);
+    this route runs in a worker thread, so the keys may be fetched."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or token.count(".") != 2:
+        return False
+    try:
+        verified = request.app.state.system.tokens.verify(token.strip())
+    except BadToken:
+        return False
+    return OPERATOR in verified.grants.roles
 
 
 def _is_loopback(host: str) -> bool:

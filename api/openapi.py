@@ -1,7 +1,9 @@
-"""The OpenAPI document tells which problems each operation can answer with: every error is
-`application/problem+json`, and the statuses follow from what an operation takes (a path id:
-404; a bearer token: 400, 401, 403; a change: 409, 413, 429; `?after=`: 429, 503; a Space:
-410 once ended). FastAPI's own 422 is documented as the problem it is turned into."""
+"""The OpenAPI document tells which problems each operation can answer with (and, with an
+OIDC provider, that its tokens are a way in): every error is `application/problem+json`,
+and the statuses follow from what an operation takes (a path id: 404; a bearer token: 400,
+401, 403, and 409 for an outside user's first token whose handle is taken; a change: 409,
+413, 429; `?after=`: 429, 503; a Space: 410 once ended). FastAPI's own 422 is documented as
+the problem it is turned into."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ PROBLEM_SCHEMA = {
 }
 WHY = {400: "Bad request (a token in the URL outside the stream, a malformed SDP offer)",
        401: "No token, or a bad one", 403: "Not allowed (not the host, removed, blocked)",
-       404: "Unknown id", 409: "A rule is broken (or an Idempotency-Key is in progress)",
+       404: "Unknown id", 409: "A rule is broken (or an Idempotency-Key is in progress, or the "
+                                "handle of an outside user's first token is taken)",
        410: "The Space has ended", 413: "The body is too large", 415: "Not application/sdp",
        422: "Invalid input", 429: "Too many requests (see Retry-After)",
        503: "Not ready (views not caught up, workers starting, media node full)"}
@@ -30,8 +33,8 @@ def statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
     found = {422}
     if "{" in path or path == "/v1/accounts":  # an id in the path, or a handle looked up
         found.add(404)
-    if operation.get("security"):
-        found |= {400, 401, 403}
+    if operation.get("security"):  # 409: an outside user's first token with a taken handle
+        found |= {400, 401, 403, 409}
     if method in CHANGING:
         found |= {400, 409, 413, 429}  # 400: a body that is not JSON
     if any(p.get("name") == "after" for p in operation.get("parameters", [])):
@@ -86,9 +89,26 @@ def document_problems(app: FastAPI) -> None:
                     documented = responses.setdefault(str(status), {"description": WHY[status]})
                     documented["content"] = page if path.startswith("/s/") and status in (
                         404, 410) else problem
+        _document_oidc(schema, app.state.system.settings.oidc_issuer)
         schema["components"]["schemas"].pop("HTTPValidationError", None)
         schema["components"]["schemas"].pop("ValidationError", None)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_oidc(schema: dict[str, Any], issuer: str | None) -> None:
+    """With an OpenID Connect provider, its tokens are the other way in, beside `bearer`
+    (which they also are, on the wire)."""
+    if not issuer:
+        return
+    schema["components"].setdefault("securitySchemes", {})["oidc"] = {
+        "type": "openIdConnect",
+        "openIdConnectUrl": issuer.rstrip("/") + "/.well-known/openid-configuration",
+        "description": "Tokens of the OpenID Connect provider this server trusts "
+                       "(SPACES_OIDC_ISSUER, with aud SPACES_OIDC_AUDIENCE), as a bearer token."}
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            if operation.get("security"):
+                operation["security"].append({"oidc": []})

@@ -9,7 +9,7 @@ from typing import Any
 from api.bootstrap import System
 from api.deps import parse_id
 from api.problems import Problem
-from infrastructure.tokens import USER, Caller
+from infrastructure.tokens import Caller
 from projections.spaces import SpaceQueries
 
 
@@ -28,11 +28,11 @@ def visible_space(system: System, space_id: str, caller: Caller | None) -> dict[
 
 
 def is_host(row: dict[str, Any], caller: Caller | None) -> bool:
-    return caller is not None and caller.role == USER and caller.subject == row["host_id"]
+    return caller is not None and caller.is_user and caller.subject == row["host_id"]
 
 
 def is_moderator(row: dict[str, Any], cohosts: list[dict[str, Any]], caller: Caller | None) -> bool:
     """The host or a co-host, as the views say (for what is shown, not for what is allowed)."""
     return is_host(row, caller) or (
-        caller is not None and caller.role == USER
+        caller is not None and caller.is_user
         and any(c["user_id"] == caller.subject for c in cohosts))

@@ -15,10 +15,11 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from application.command_application import CommandApplication
 from application.commands import command
+from application.keyring import KeyringCommands
 from application.outcome import Outcome
 from domain.errors import RuleBroken, UnknownCaller
+from domain.identities import Identity, identity_id
 from domain.operations import EventSkip
 from domain.people import Account, Block, Follow, HandleClaim, account_id_for, block_id, follow_id
 from domain.space import DEFAULT_COHOST_LIMIT, DEFAULT_STAGE_LIMIT, SCHEDULE_HORIZON, Space
@@ -28,7 +29,7 @@ __all__ = ["Outcome", "SpacesApplication"]  # Outcome: api/commands.py imports i
 Edge = TypeVar("Edge", Follow, Block)
 
 
-class SpacesApplication(CommandApplication):
+class SpacesApplication(KeyringCommands):
     name = "Spaces"
 
     def __init__(
@@ -68,6 +69,36 @@ class SpacesApplication(CommandApplication):
         if isinstance(claim, HandleClaim):  # only a HandleClaim has a claim's id
             raise RuleBroken(f"The handle @{handle} looks too much like @{claim.handle}, which "
                              "is taken (I, l, 1 and i, O and 0, rn and m read alike); choose another.")
+
+    def account_of_identity(self, issuer: str, subject: str, handle: str | None) -> UUID:
+        """The account of someone from outside (an integrator's user, an OIDC provider's),
+        registered with `handle` on their first token, validated as a sign-up is: a handle
+        taken, or looking like a taken one, is a RuleBroken, as at sign-up."""
+        found = self._find(identity_id(issuer, subject))
+        if isinstance(found, Identity):
+            return found.account_id
+        if not handle:
+            raise UnknownCaller("Your token names no account on this server yet, and carries no "
+                                "preferred_username to register one with.")
+        try:
+            return self.register_identity(issuer, subject, handle).id
+        except RuleBroken:
+            found = self._find(identity_id(issuer, subject))
+            if isinstance(found, Identity):  # a first request of the same person at once won
+                return found.account_id
+            raise
+
+    @command
+    def register_identity(self, issuer: str, subject: str, handle: str) -> None:
+        account = Account.register(handle)
+        claim = HandleClaim(handle, account.id)
+        identity = Identity(issuer, subject, account.id)
+        self._require_handle_free(handle, account.id, claim.id)
+        try:
+            self._save(account.id, account, claim, identity)
+        except IntegrityError:
+            self._require_handle_free(handle, account.id, claim.id)
+            raise RuleBroken(f"The handle @{handle} is taken.") from None
 
     def handle_of(self, account_id: UUID) -> str:
         return self._account(account_id).handle

@@ -1,4 +1,5 @@
-"""The `spaces` command line: serve, auditor-token, rebuild."""
+"""The `spaces` command line: serve, media, auditor-token, keys, rebuild, views, audit,
+relay, project."""
 
 from __future__ import annotations
 
@@ -126,11 +127,13 @@ def media(args: argparse.Namespace) -> int:
 
 
 def auditor_token(args: argparse.Namespace) -> int:
-    from infrastructure.tokens import AUDITOR, TokenSigner, load_or_create_secret
+    from infrastructure.jwt_tokens import AccessTokens
+    from infrastructure.tokens import AUDITOR, Grants, load_or_create_secret
 
     settings = _settings(args)
     secret = load_or_create_secret(settings.secret, settings.data_dir)
-    print(TokenSigner(secret, settings.token_ttl_days * 86400).issue(args.name, AUDITOR))
+    tokens = AccessTokens(secret, settings.token_ttl_days * 86400, settings.token_audience)
+    print(tokens.issue(args.name, Grants.of(AUDITOR)))
     return 0
 
 
@@ -223,15 +226,16 @@ def parser() -> argparse.ArgumentParser:
     skip.set_defaults(run=views_skip)
     command("relay", relay, "Publish stored events to Kafka (one leader; others stand by).")
 
-    def audit_command(sub, name, run, help):
+    def audit_command(sub, name, run, help):  # and the keys' commands
         parsed = sub.add_parser(name, help=help, description=help)
         parsed.add_argument("--data-dir", type=Path, help="as for serve")
         parsed.set_defaults(run=lambda args: run(args, _settings(args)))
         return parsed
 
-    from cli.audit import add_commands
+    from cli import audit, keys
 
-    add_commands(commands, audit_command)
+    audit.add_commands(commands, audit_command)
+    keys.add_commands(commands, audit_command)
     command("project", project, "Feed the read models: from Kafka (a consumer-group member), "
             "or without Kafka from the event store.")
     return root

@@ -53,7 +53,8 @@ class LiveThroughPostgres:
         self._stopped.set()
         self._queue.put(None)
         for thread in self._threads:
-            thread.join(timeout=5)
+            if thread.ident is not None:  # a command line that built but never started it
+                thread.join(timeout=5)
 
     def _send(self) -> None:
         connection: psycopg.Connection | None = None

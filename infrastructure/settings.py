@@ -33,7 +33,28 @@ class Settings(BaseSettings):
     secret: str | None = Field(
         None, description="token signing secret; generated once into data_dir when unset"
     )
-    token_ttl_days: int = 30
+    token_ttl_days: int = Field(30, ge=1, description="how long this server's own tokens live")
+    token_audience: str = Field(
+        "spaces", min_length=1, description="the aud every token for this server carries "
+        "(its own and integrators'); name the deployment to keep tokens from crossing")
+    token_leeway_seconds: float = Field(
+        30.0, ge=0, le=300, description="how far clocks may disagree on exp, nbf and iat")
+    external_token_max_seconds: int = Field(
+        86_400, ge=60, le=30 * 86_400, description="the longest lifetime (exp - iat) of a token "
+        "from an integrator's key or the OIDC provider")
+    legacy_tokens: bool = Field(
+        True, description="accept tokens of the format before JWTs until they expire (none "
+        "are issued any more, so all are gone SPACES_TOKEN_TTL_DAYS after the upgrade)")
+    oidc_issuer: str | None = Field(
+        None, description="an OpenID Connect provider whose tokens are accepted (its iss)")
+    oidc_audience: str | None = Field(
+        None, description="the aud the provider's tokens must carry (its client id for this server)")
+    oidc_roles: list[str] = Field(
+        default_factory=lambda: ["user"], description="roles the provider's tokens may "
+        'grant (a grants claim; without one, "user"), as JSON')
+    oidc_refetch_seconds: float = Field(
+        30.0, gt=0, description="the provider's keys are fetched again at most this often "
+        "(for a token naming a key not yet known)")
     stage_limit: int = Field(10, ge=1, description="speakers on stage at once, host included")
     cohost_limit: int = Field(2, ge=0, description="co-hosts a Space has at most (each sits "
                               "on the stage)")
@@ -153,6 +174,16 @@ class Settings(BaseSettings):
         if self.media_fleet and self.media_url:
             raise ValueError("SPACES_MEDIA_FLEET and SPACES_MEDIA_URL exclude each other: the "
                              "fleet says where each Space's audio goes")
+        if self.oidc_issuer:
+            from infrastructure.oidc import is_secure_url
+
+            if not self.oidc_audience:
+                raise ValueError("SPACES_OIDC_ISSUER needs SPACES_OIDC_AUDIENCE: the aud its "
+                                 "tokens carry for this server (often its client id)")
+            if not is_secure_url(self.oidc_issuer):
+                raise ValueError("SPACES_OIDC_ISSUER is an https URL (http only on this machine)")
+        if set(self.oidc_roles) - {"user", "auditor", "operator"}:
+            raise ValueError('SPACES_OIDC_ROLES are some of "user", "auditor", "operator"')
         if self.processes > 1 and not self.database_url:
             raise ValueError("Several server processes need SPACES_DATABASE_URL: the embedded "
                              "default keeps its views in its one process")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from api.deps import CurrentUser, OptionalCaller, SystemDep, parse_id
+from api.deps import ActingUser, OptionalCaller, SystemDep, parse_id
 from api.problems import Problem
 from api.routes.hls import index_url
 from application.ports import BadOffer, MediaFull
@@ -41,8 +42,13 @@ def _answered(space_id: str, session_id: str, answer: str) -> Response:
 
 @router.post("/publish", status_code=201, openapi_extra=SDP_BODY,
              responses={201: {"content": {SDP: {}}, "description": "the SDP answer"}})
-async def publish(space_id: str, request: Request, caller: CurrentUser, system: SystemDep) -> Response:
-    """A speaker on stage in a live Space sends their microphone (muted speakers are not mixed)."""
+async def publish(space_id: str, request: Request, user: ActingUser, system: SystemDep) -> Response:
+    """A speaker on stage in a live Space sends their microphone (muted speakers are not
+    mixed), unless their token's grants let them only listen in this Space."""
+    if not user.grants.may_publish(parse_id(space_id)):
+        raise Problem(403, "Your token lets you only listen in this Space (its grants say "
+                      "listen); ask for a token that may publish.")
+    caller = UUID(user.subject)
     offer = await _offer(request, system, str(caller))
     space = system.app.space(parse_id(space_id))
     space.check_publisher(caller)

@@ -89,6 +89,19 @@ def moderation(
     return ModerationPage(items=rows, next_cursor=rows[-1]["position"] if len(rows) == limit else None)
 
 
+@router.get("/keys", response_model=list[HistoryEntry])
+def key_history(_: Auditor, system: SystemDep) -> list[HistoryEntry]:
+    """Every act on the integrators' API keys, oldest first, from the event store: which key
+    was created (name, roles), rotated or revoked, by whom, when, and why. Salts are left
+    out (useless without the server's secret, but nobody's business)."""
+    return [
+        HistoryEntry(version=e.originator_version, event=type(e).__name__, occurred_at=e.timestamp,
+                     data={k: _plain(v) for k, v in vars(e).items()
+                           if k not in ENVELOPE and k != "salt"})
+        for e in system.app.keyring_history()
+    ]
+
+
 @router.get("/verify")
 def verify(_: Auditor, system: SystemDep) -> dict[str, Any]:
     """Walks the hash chain over every stored event: intact, or the first broken position."""

@@ -1,10 +1,10 @@
-"""`GET /v1/media/nodes`: the media fleet as operators see it (auditor role)."""
+"""`GET /v1/media/nodes`: the media fleet as operators see it (operator or auditor role)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import Auditor, SystemDep
+from api.deps import OperatorOrAuditor, SystemDep
 from api.problems import Problem
 from infrastructure.media_fleet import MediaFleet
 
@@ -12,7 +12,7 @@ router = APIRouter(prefix="/v1/media", tags=["operations"])
 
 
 @router.get("/nodes")
-def nodes(_: Auditor, system: SystemDep) -> list[dict[str, object]]:
+def nodes(_: OperatorOrAuditor, system: SystemDep) -> list[dict[str, object]]:
     """The live media nodes: address, capacity, listeners, and the Spaces each is the origin of."""
     if not system.settings.media_fleet:
         raise Problem(404, "This server runs no media fleet (SPACES_MEDIA_FLEET).")

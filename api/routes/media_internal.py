@@ -9,11 +9,10 @@ from pydantic import BaseModel
 from api.deps import OptionalCaller, SystemDep
 from api.problems import Problem
 from application.ports import BadOffer, MediaFull
-from infrastructure.tokens import INTERNAL
 
 
 async def internal_caller(caller: OptionalCaller) -> None:
-    if caller is None or caller.role != INTERNAL:
+    if caller is None or not caller.is_internal:
         raise Problem(403, "This endpoint is for the Spaces API only.")
 
 

@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import BIGINT, StreamCaller, SystemDep, parse_id
 from api.stream import Message
 from api.visibility import visible_space
-from infrastructure.tokens import USER
 
 router = APIRouter(prefix="/v1/spaces", tags=["spaces"])
 HEARTBEAT = 15.0
@@ -30,7 +29,7 @@ async def stream(space_id: str, request: Request, caller: StreamCaller, system: 
     await run_in_threadpool(visible_space, system, space_id, caller)
     hub = system.stream
     assert hub is not None, "an API process has its stream hub"
-    viewer = hub.join(space_id, caller.subject if caller and caller.role == USER else None)
+    viewer = hub.join(space_id, caller.subject if caller and caller.is_user else None)
     space = await run_in_threadpool(system.app.space, parse_id(space_id))
     first = (await run_in_threadpool(hub.missed, space.id, last_event_id)
              if last_event_id is not None else [])

@@ -23,6 +23,10 @@ def test_the_topology_follows_from_the_stores():
 @pytest.mark.parametrize("settings, complaint", [
     ({"kafka_bootstrap": "127.0.0.1:9092"}, "SPACES_KAFKA_BOOTSTRAP needs SPACES_DATABASE_URL"),
     ({"processes": 2}, "Several server processes need SPACES_DATABASE_URL"),
+    ({"oidc_issuer": "https://id.example"}, "SPACES_OIDC_ISSUER needs SPACES_OIDC_AUDIENCE"),
+    ({"oidc_issuer": "http://id.example", "oidc_audience": "a"}, "https URL"),
+    ({"oidc_roles": ["internal"]}, "SPACES_OIDC_ROLES"),
+    ({"token_leeway_seconds": 301}, "less than or equal to 300"),
 ])
 def test_settings_that_cannot_work_together_are_refused(settings, complaint):
     with pytest.raises(ValidationError, match=complaint):
