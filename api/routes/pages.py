@@ -8,8 +8,9 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from api.deps import CaughtUp, OptionalCaller, SystemDep
-from api.problems import Problem
+from api.problems import Problem, status_of
 from api.visibility import visible_space
+from domain.errors import NotFound, SpaceHasEnded
 from projections.faults import stopped_projections
 from projections.spaces import SpaceQueries
 
@@ -29,6 +30,9 @@ def public_page(space_id: str, caller: OptionalCaller, system: SystemDep) -> HTM
     except Problem as problem:
         return HTMLResponse(_page("Spaces", f"<p role='status'>{escape(problem.detail)}</p>"),
                             problem.status)
+    except (NotFound, SpaceHasEnded) as gone:  # a page that says so (as OpenAPI documents)
+        return HTMLResponse(_page("Spaces", f"<p role='status'>{escape(str(gone))}</p>"),
+                            status_of(gone, "GET"))
     speakers = "".join(
         f"<li>@{escape(s['handle'] or '?')}{' (muted)' if s['muted'] else ''}</li>"
         for s in SpaceQueries(system.views).stage(space_id)

@@ -504,3 +504,8 @@ def test_a_missing_token_is_401_before_anything_is_looked_up(client):
     unknown = "00000000-0000-0000-0000-000000000000"
     for path in (f"/v1/spaces/{unknown}/recording", f"/v1/spaces/{unknown}/transcript"):
         assert_problem(client.get(path), 401)
+
+
+def test_the_public_page_of_an_unknown_space_is_a_page_that_says_so(client):
+    page = client.get("/s/0fa39b2e-28e0-5080-98a6-1e442971a339")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
