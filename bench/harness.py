@@ -4,6 +4,7 @@ a media node in a process of its own."""
 from __future__ import annotations
 
 import asyncio
+import fractions
 import json
 import re
 import shutil
@@ -15,14 +16,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import av
 import numpy as np
 import psycopg
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from media.libopus import Decoder  # noqa: E402
+from media.libopus import FRAME, RATE, Decoder, Encoder  # noqa: E402
 from media.rtp_tap import tap  # noqa: E402
 from tests.peers import ToneTrack  # noqa: E402
 from tests.support import Server  # noqa: E402
@@ -110,11 +112,63 @@ class BurstTrack(ToneTrack):
         return frame
 
 
-def latencies(sent: list[float], heard: list[float]) -> list[float]:
+class Recorded(MediaStreamTrack):
+    """A speaker whose Opus packets were encoded beforehand (a loop of 20 ms frames), sent
+    in real time: the node gets what a live encoder would send, but ten speakers cost the
+    benchmark's process about 0.1 core instead of 0.35 (encoding as they go), which the node
+    and the listeners need (aiortc's sender takes packets as they are, as media/tracks.py's do)."""
+
+    kind = "audio"
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        super().__init__()
+        encoder = Encoder(fec=True, dtx=False)
+        self.payloads = [encoder.encode(frame) for frame in frames]
+        self.sent = 0
+        self.start: float | None = None
+
+    async def recv(self) -> av.Packet:
+        self.start = self.start or time.monotonic()
+        wait = self.start + self.sent * FRAME / RATE - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        packet = av.Packet(self.payloads[self.sent % len(self.payloads)])
+        packet.pts, packet.time_base = self.sent * FRAME, fractions.Fraction(1, RATE)
+        self.leaving(self.sent)
+        self.sent += 1
+        return packet
+
+    def leaving(self, index: int) -> None:
+        """Packet `index` is handed to the sender now."""
+
+
+def tone_frames(frequency: float, level: float, count: int = 50) -> list[np.ndarray]:
+    """`count` 20 ms frames of a sine (a whole number of its periods in every 100 ms)."""
+    t = np.arange(FRAME * count) / RATE
+    return list((np.sin(2 * np.pi * frequency * t) * level).astype(np.float32).reshape(count, FRAME))
+
+
+class RecordedBurst(Recorded):
+    """BurstTrack, encoded beforehand: a 100 ms tone burst every `period` frames (25: every
+    500 ms); remembers when each burst left."""
+
+    def __init__(self, period: int = 25) -> None:
+        frames = tone_frames(BURST_HZ, 0.5, count=period * max(1, 50 // period))
+        super().__init__([f if i % period < 5 else np.zeros_like(f) for i, f in enumerate(frames)])
+        self.period = period
+        self.onsets: list[float] = []
+
+    def leaving(self, index: int) -> None:
+        if index % self.period == 0:
+            self.onsets.append(time.monotonic())
+
+
+def latencies(sent: list[float], heard: list[float], within: float = 0.4) -> list[float]:
+    """Each burst heard, in ms after the last one sent before it (if within `within` s)."""
     out = []
     for moment in heard:
         before = [s for s in sent if s <= moment]
-        if before and moment - before[-1] < 0.4:
+        if before and moment - before[-1] < within:
             out.append((moment - before[-1]) * 1000)
     return out
 
@@ -129,12 +183,14 @@ class Probe:
         self.quiet = 0
         self.steady = 0
 
-    def on_packet(self, payload: bytes, _timestamp: int, _sequence: int) -> None:
+    def on_packet(self, payload: bytes, _timestamp: int, _sequence: int,
+                  arrived: float | None = None) -> None:
+        """`arrived`: when the packet reached the listener (time.monotonic()), if not now."""
         samples = self.decoder.decode(payload)
         spectrum = np.abs(np.fft.rfft(samples)) / len(samples)
         loud = spectrum[int(BURST_HZ / 50)] > 0.05
         if loud and self.quiet >= 5:
-            self.onsets.append(time.monotonic())
+            self.onsets.append(time.monotonic() if arrived is None else arrived)
         self.quiet = 0 if loud else self.quiet + 1
         self.steady += spectrum[int(STEADY_HZ / 50)] > 0.02
 
@@ -177,5 +233,24 @@ async def join(node: Node, role: str, track=None, on_packet=None) -> RTCPeerConn
 
     await pc.setLocalDescription(await pc.createOffer())
     answer = await node.ask({"op": role, "sdp": pc.localDescription.sdp})
+    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+    return pc
+
+
+async def join_at_input(node: Node, on_packet) -> RTCPeerConnection:
+    """A listener that takes its packets at its network input: as each SRTP datagram comes
+    off its ICE socket (bench/listeners.py's `Receiver`), before aiortc's receiver, jitter
+    buffer or decoder; `on_packet(payload, timestamp, sequence, arrived)`."""
+    from listeners import Receiver, arm, payload_of
+
+    def on_rtp(plain: bytes, arrived: float) -> None:
+        on_packet(payload_of(plain), int.from_bytes(plain[4:8], "big"),
+                  (plain[2] << 8) | plain[3], arrived)
+
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver("audio", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    arm(pc, Receiver(on_rtp).take)
+    answer = await node.ask({"op": "listener", "sdp": pc.localDescription.sdp})
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
     return pc

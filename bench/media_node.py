@@ -5,7 +5,11 @@ listeners), its packets sent to listeners in one loop per packet (media/fanout.p
 one aiortc sender task per listener.
 `relay`: the naive way: aiortc decodes each speaker, one decoded mix is handed by
 aiortc's MediaRelay to every listener, whose sender encodes it again.
-Signalling: JSON lines on a local TCP port (printed on the first line of stdout).
+Signalling: JSON lines on a local TCP port (printed on the first line of stdout); a request
+with an "id" is answered (with that id) when it is done, many at once (bench/listeners.py's
+processes offer so), one without in turn. {"op": "stats"} gives the process's CPU seconds
+and memory and, for ours, the mix's clock as it ran (ticks, late ticks, the longest gap),
+what the node received of its speakers and what its fan-out sent, dropped and skipped.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ class Ours:
     def __init__(self, fanout: str) -> None:
         self.node = MediaNode(fanout=fanout)  # type: ignore[arg-type]
         self.speakers = 0
+        self.clock: TickClock | None = None
 
     async def answer(self, role: str, offer: str) -> str:
         if role == "speaker":
@@ -79,7 +84,54 @@ class Ours:
             _, sdp = await self.node.publish("bench", "host", f"s{self.speakers}", offer, audible=True)
         else:
             _, sdp = await self.node.listen("bench", "host", None, offer)
+        room = self.node.rooms.get("bench")
+        if room is not None and (self.clock is None or self.clock.mix is not room.mix):
+            self.clock = TickClock(room.mix)
         return sdp
+
+    def stats(self) -> dict:
+        """The mix's clock, what the node received of its speakers and what its fan-out sent."""
+        room = self.node.rooms.get("bench")
+        if room is None or self.clock is None:
+            return {}
+        speakers = [s.playout.stats for s in room.mix.speakers.values()]
+        tracks = list(room.mix.listeners)
+        return {
+            **self.clock.read(),
+            "speakers": {name: sum(getattr(s, name) for s in speakers)
+                         for name in ("received", "recovered", "concealed", "late", "dropped")},
+            "listeners": len(tracks),
+            "sent": sum(getattr(t, "sent", 0) for t in tracks),
+            "fanout_dropped": sum(t.dropped for t in tracks),
+            "skipped": sum(getattr(t, "skipped", 0) for t in tracks),
+        }
+
+
+class TickClock:
+    """The mix's 20 ms clock as it really ran: ticks, and the longest gap between two (a
+    starved event loop shows here first)."""
+
+    def __init__(self, mix) -> None:
+        self.mix, self.ticks, self.longest, self.late = mix, 0, 0.0, 0
+        self.last: float | None = None
+        tick, clock = mix.tick, asyncio.get_running_loop().time
+
+        def timed() -> None:
+            now = clock()
+            if self.last is not None:
+                gap = now - self.last
+                self.longest = max(self.longest, gap)
+                self.late += gap > 0.030
+            self.last = now
+            self.ticks += 1
+            tick()
+
+        mix.tick = timed
+
+    def read(self) -> dict:
+        """Since the previous read: the longest gap (then reset); ticks and late ticks ever."""
+        longest, self.longest = self.longest, 0.0
+        return {"ticks": self.ticks, "late_ticks": self.late, "longest_gap_ms": longest * 1000}
 
 
 def rss_bytes() -> int:
@@ -90,18 +142,35 @@ def rss_bytes() -> int:
 async def main() -> None:
     side = Naive() if sys.argv[1] == "relay" else Ours(sys.argv[1])
 
+    async def handle(request: dict, writer: asyncio.StreamWriter) -> None:
+        if request["op"] == "stats":
+            times = os.times()
+            reply = {"cpu": times.user + times.system, "rss": rss_bytes(),
+                     **(side.stats() if isinstance(side, Ours) else {})}
+        else:
+            try:
+                reply = {"sdp": await side.answer(request["op"], request["sdp"])}
+            except Exception as error:  # told to the asker, who counts it
+                reply = {"error": repr(error)}
+        if "id" in request:
+            reply["id"] = request["id"]
+        writer.write((json.dumps(reply) + "\n").encode())
+
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Requests with an "id" are answered as they finish, each in a task of its own (the
+        listener processes send many offers at once); without one, in turn."""
+        tasks = set()
         while line := await reader.readline():
             request = json.loads(line)
-            if request["op"] == "stats":
-                times = os.times()
-                reply = {"cpu": times.user + times.system, "rss": rss_bytes()}
+            if "id" in request:
+                task = asyncio.ensure_future(handle(request, writer))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
             else:
-                reply = {"sdp": await side.answer(request["op"], request["sdp"])}
-            writer.write((json.dumps(reply) + "\n").encode())
-            await writer.drain()
+                await handle(request, writer)
+                await writer.drain()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, backlog=1024)
     print(server.sockets[0].getsockname()[1], flush=True)
     await server.serve_forever()
 

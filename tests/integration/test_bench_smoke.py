@@ -8,16 +8,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_media_benchmark_runs_every_way():
-    done = subprocess.run([sys.executable, str(ROOT / "bench/media.py"), "--quick"],
+def test_the_media_benchmark_runs_every_way(tmp_path):
+    figures = tmp_path / "media.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench/media.py"), "--quick", "--json", str(figures)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("machine: ")  # the machine's other load, said first
     rows = [line.split() for line in done.stdout.splitlines() if line.startswith(("relay", "tasks", "batched"))]
     assert [row[0] for row in rows] == ["relay", "tasks", "batched"]
-    for row in rows:
-        assert float(row[4]) >= 90.0  # the worst listener got (nearly) every packet
-    for mix in rows[1:]:
-        assert float(mix[5]) < 150.0  # speaker -> listener median, tone bursts timed end to end
+    measured = json.loads(figures.read_text())
+    assert [r["way"] for r in measured["rows"]] == ["relay", "tasks", "batched"]
+    for row in measured["rows"]:
+        assert set(row) == {"way", "listeners", "listeners_per_core", "worst_listener_share",
+                            "p50_ms", "p99_ms"}, row
+        assert row["worst_listener_share"] >= 0.9  # the worst listener got (nearly) every packet
+    for mix in measured["rows"][1:]:
+        assert mix["p50_ms"] < 150.0  # speaker -> listener median, tone bursts timed end to end
+    for detail in measured["details"]:  # the generator's CPU apart from the node's
+        assert detail["node_cores"] > 0 and detail["generator_cores"] > 0
+    assert "join_500_s" in measured  # null here: the quick storm is smaller
+    storm = measured["join_storm"]
+    assert storm["listeners"] == 20 and storm["all_heard"] and storm["seconds"] < 10.0, storm
 
 
 def test_the_commands_benchmark_measures_every_write_path(servers):
