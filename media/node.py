@@ -30,6 +30,8 @@ from media.session import Session
 from media.speech import SpeechEngine, engine_factory
 from media.upstream import Upstream
 
+ANSWERS_AT_ONCE = 4  # offers answered at once; the others wait their turn
+
 
 class MediaNode:
     def __init__(self, ice_servers: list[str] | None = None,
@@ -68,6 +70,7 @@ class MediaNode:
         self.rooms: dict[str, Room] = {}
         self.sessions: dict[str, Session] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self._answering = asyncio.Semaphore(ANSWERS_AT_ONCE)
         self._watch: asyncio.Task[None] | None = None
 
     # -- sessions ----------------------------------------------------------------------------
@@ -293,10 +296,11 @@ class MediaNode:
             with room.held_open():  # until the caller registers the session, before it next yields
                 check_offer(offer)
                 try:
-                    await session.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
-                    if prepare:
-                        prepare(session)
-                    await session.pc.setLocalDescription(await session.pc.createAnswer())
+                    async with self._answering:  # a storm of offers must not starve the mix clock
+                        await session.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+                        if prepare:
+                            prepare(session)
+                        await session.pc.setLocalDescription(await session.pc.createAnswer())
                 except Exception as error:  # aiortc raises many kinds on malformed SDP
                     raise BadOffer(f"The SDP offer could not be used: {error}") from None
             answered = True
