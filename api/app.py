@@ -29,6 +29,7 @@ from api.routes import (
     moderation,
     pages,
     pin,
+    reminders,
     spaces,
     stage,
     stream,
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     # routes (their reads, commands, reactions, stream and audio) come first.
     if role == "api":
         routers = [spaces.router, spaces.feed_router, stage.router, moderation.router,
-                   cohosts.router, pin.router, audio.router, audio.recording_router,
+                   cohosts.router, pin.router, reminders.router, audio.router, audio.recording_router,
                    stream.router, transcript.router, accounts.router, audit.router, fleet.router, hls.router]
     else:
         routers = [media_internal.router]

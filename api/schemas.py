@@ -139,6 +139,8 @@ class SpaceView(SpaceSummary):
     pin: Pin | None = Field(description="the link the host or a co-host pinned")
     speak_requests: list[Person] | None = Field(None, description="shown to the host and co-hosts only")
     open_invitations: list[UUID] | None = Field(None, description="shown to the host and co-hosts only")
+    reminder_count: int = Field(0, description="people who asked to hear when it goes live")
+    reminded: bool | None = Field(None, description="whether you set a reminder (signed in only)")
 
 
 class SpacePage(BaseModel):

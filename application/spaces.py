@@ -21,6 +21,7 @@ from application.outcome import Outcome
 from domain.errors import RuleBroken, UnknownCaller
 from domain.operations import EventSkip
 from domain.people import Account, Block, Follow, HandleClaim, account_id_for, block_id, follow_id
+from domain.reminders import Reminder, reminder_id
 from domain.space import DEFAULT_COHOST_LIMIT, DEFAULT_STAGE_LIMIT, SCHEDULE_HORIZON, Space
 
 __all__ = ["Outcome", "SpacesApplication"]  # Outcome: api/commands.py imports it from here
@@ -189,6 +190,35 @@ class SpacesApplication(CommandApplication):
         elif recording is False:
             space.stop_recording(actor)
         self._save(space_id, space)
+
+    # -- reminders -------------------------------------------------------------------------
+
+    @command
+    def set_reminder(self, space_id: UUID, user_id: UUID) -> None:
+        self._remind(space_id, user_id, True)
+
+    @command
+    def clear_reminder(self, space_id: UUID, user_id: UUID) -> None:
+        self._remind(space_id, user_id, False)
+
+    def _remind(self, space_id: UUID, user_id: UUID, on: bool) -> None:
+        self.require_caller(user_id)
+        space = self.space(space_id)
+        space.check_can_be_reminded(user_id, self.hosts_block(space, user_id))
+        found = self._find(reminder_id(space_id, user_id))
+        if found is None and not on:
+            self._save(space_id)  # nothing to clear: nothing changes
+            return
+        reminder = Reminder(space_id, user_id) if found is None else cast(Reminder, found)
+        if on:
+            reminder.set()
+        else:
+            reminder.clear()
+        self._save(space_id, reminder)
+
+    def reminded(self, space_id: UUID, user_id: UUID) -> bool:
+        found = self._find(reminder_id(space_id, user_id))
+        return isinstance(found, Reminder) and found.active
 
     # -- stage -----------------------------------------------------------------------------
 

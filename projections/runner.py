@@ -22,6 +22,7 @@ from projections.faults import FAULTS_SCHEMA, Faults
 from projections.feed import FeedProjection
 from projections.inbox import InboxProjection
 from projections.moderation import ModerationProjection
+from projections.reminders import RemindersProjection
 from projections.spaces import SpacesProjection
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ POSITIONS_SCHEMA = (
 def all_projections() -> list[Projection]:
     return [
         AccountsProjection(), SpacesProjection(), FeedProjection(),
-        InboxProjection(), ModerationProjection(),
+        InboxProjection(), ModerationProjection(), RemindersProjection(),
     ]
 
 

@@ -47,7 +47,7 @@ scenarios = st.fixed_dictionaries({
 
 def every_event(app: SpacesApplication, values: dict[str, Any]) -> None:
     """Accounts, follows, blocks, a Space through every stage and moderation event (co-hosts,
-    handovers and the pinned link too), its end,
+    handovers and the pinned link too), reminders before its launch, its end,
     retention, and an operator's decision; every value drawn from `values`."""
     host, guest, fan, troll, pest = (app.register_account(h).id for h in values["handles"])
     why = values["reasons"]
@@ -61,6 +61,9 @@ def every_event(app: SpacesApplication, values: dict[str, Any]) -> None:
     space = app.create_space(host, values["title"], values["policy"], transcripts=True,
                              recording=True, scheduled_for=scheduled_for).id
     app.switch(space, host, scheduled_for=scheduled_for + timedelta(minutes=1))
+    app.set_reminder(space, fan)
+    app.clear_reminder(space, fan)
+    app.set_reminder(space, troll)
     app.launch(space, host)
     app.invite(space, host, guest)
     app.accept_invitation(space, guest)
