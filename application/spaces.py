@@ -19,6 +19,7 @@ from application.command_application import CommandApplication
 from application.commands import command
 from application.outcome import Outcome
 from domain.errors import RuleBroken, UnknownCaller
+from domain.notifications import NotificationMarks, marks_id
 from domain.operations import EventSkip
 from domain.people import Account, Block, Follow, HandleClaim, account_id_for, block_id, follow_id
 from domain.reminders import Reminder, reminder_id
@@ -107,6 +108,24 @@ class SpacesApplication(CommandApplication):
         edge = self._edge(Block, block_id(blocker_id, blocked_id), blocker_id, blocked_id)
         edge.unblock()
         self._save(blocked_id, edge)
+
+    @command
+    def switch_go_live_notifications(self, follower_id: UUID, followee_id: UUID, on: bool) -> None:
+        """Whether the follower hears when the followee goes live (on by default)."""
+        self.require_caller(follower_id)
+        self._require_account(followee_id)
+        edge = self._edge(Follow, follow_id(follower_id, followee_id), follower_id, followee_id)
+        edge.switch_go_live(on)
+        self._save(followee_id, edge)
+
+    @command
+    def mark_notifications_read(self, account_id: UUID, up_to: int | None = None,
+                                ids: tuple[int, ...] = ()) -> None:
+        self.require_caller(account_id)
+        found = self._find(marks_id(account_id))
+        marks = NotificationMarks(account_id) if found is None else cast(NotificationMarks, found)
+        marks.mark_read(up_to, list(ids))
+        self._save(account_id, marks)
 
     def follows(self, follower_id: UUID, followee_id: UUID) -> bool:
         return self._edge_is_active(follow_id(follower_id, followee_id))

@@ -60,7 +60,8 @@ class LiveThroughPostgres:
         self._stopped.set()
         self._queue.put(None)
         for thread in self._threads:
-            thread.join(timeout=5)
+            if thread.ident is not None:  # a system closed without starting never ran them
+                thread.join(timeout=5)
 
     def _send(self) -> None:
         connection: psycopg.Connection | None = None

@@ -22,6 +22,7 @@ from projections.faults import FAULTS_SCHEMA, Faults
 from projections.feed import FeedProjection
 from projections.inbox import InboxProjection
 from projections.moderation import ModerationProjection
+from projections.notifications import NotificationsProjection
 from projections.reminders import RemindersProjection
 from projections.spaces import SpacesProjection
 
@@ -39,6 +40,7 @@ def all_projections() -> list[Projection]:
     return [
         AccountsProjection(), SpacesProjection(), FeedProjection(),
         InboxProjection(), ModerationProjection(), RemindersProjection(),
+        NotificationsProjection(),
     ]
 
 
