@@ -16,6 +16,7 @@ from api import idempotency, metrics, problems
 from api.body_limit import BodyLimit
 from api.bootstrap import System, build
 from api.ids import CanonicalIds
+from api.notification_watch import NotificationWatch
 from api.openapi import document_problems
 from api.read_your_writes import ViewsWaiter
 from api.routes import (
@@ -27,8 +28,10 @@ from api.routes import (
     hls,
     media_internal,
     moderation,
+    notifications,
     pages,
     pin,
+    reminders,
     spaces,
     stage,
     stream,
@@ -65,6 +68,9 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         if role == "api":
             system.stream = StreamHub(system.app, system.live, system.store_feed)
             system.stream.start_on(asyncio.get_running_loop())
+            system.notification_watch = watch = NotificationWatch(system.views)
+            watch.start_on(asyncio.get_running_loop())
+            system.notifier.written_listeners.append(watch.poke)
         try:
             yield
         finally:
@@ -72,6 +78,8 @@ def create_app(settings: Settings | None = None, system: System | None = None,
                 system.heartbeat.stop()
             if system.stream:
                 system.stream.stop()
+            if system.notification_watch:
+                system.notification_watch.stop()
             if system.media:
                 await system.media.close()
             system.close()
@@ -91,8 +99,9 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     # routes (their reads, commands, reactions, stream and audio) come first.
     if role == "api":
         routers = [spaces.router, spaces.feed_router, stage.router, moderation.router,
-                   cohosts.router, pin.router, audio.router, audio.recording_router,
-                   stream.router, transcript.router, accounts.router, audit.router, fleet.router, hls.router]
+                   cohosts.router, pin.router, reminders.router, audio.router, audio.recording_router,
+                   stream.router, transcript.router, accounts.router, notifications.router,
+                   audit.router, fleet.router, hls.router]
     else:
         routers = [media_internal.router]
     for router in routers + [pages.router, metrics.router]:

@@ -44,10 +44,12 @@ from infrastructure.token_kinds import Tokens
 from infrastructure.tokens import INTERNAL, load_or_create_secret
 from infrastructure.transcripts import TranscriptLines
 from infrastructure.views import ViewDatabase
+from projections.fanout import Notifier
 from projections.presence import PresenceWriter
 from projections.runner import PolledProgress, ProjectionRunner
 
 if TYPE_CHECKING:
+    from api.notification_watch import NotificationWatch
     from api.read_your_writes import ViewsWaiter
     from api.stream import StreamHub
     from media.node import MediaNode
@@ -72,8 +74,10 @@ class System:
     space_reactions: RateLimiter  # reactions sent on one by one, per Space
     chain: HashChain
     store_feed: LogFollower  # the notification log, read once for this process
+    notifier: Notifier  # writes the notifications' rows (runs where the views are fed)
     notifications: StoreNotifications | None = None  # PostgreSQL: wakes followers on NOTIFY
     stream: StreamHub | None = None  # the live stream hub of an API process (api/stream.py)
+    notification_watch: NotificationWatch | None = None  # wakes notification streams (API process)
     views_waiter: ViewsWaiter | None = None  # ?after= reads wait on it (api/read_your_writes.py)
     media: MediaGateway | None = None  # the node below, or a RemoteMedia for `spaces media`
     node: MediaNode | None = None  # the media node of this process, if it carries audio
@@ -147,6 +151,7 @@ def build(settings: Settings, *, workers: bool | None = None,
                                     2 * int(settings.space_reactions_per_second) or 1),
         chain=HashChain(app, _chain_database(settings, views), secret),
         store_feed=LogFollower(app),
+        notifier=Notifier(views, settings.notification_batch),
     )
     # Built first, so the cache hears of every event stored after the app was built,
     # and subscribed first, so the others read the aggregates it has heard about.
@@ -171,13 +176,13 @@ def build(settings: Settings, *, workers: bool | None = None,
         _through_kafka(system, feeds_views)
     elif feeds_views:
         runner.feed_from(system.store_feed)
+        runner.progress_listeners.append(system.notifier.wake)
         system.background.append(runner)
     else:
         system.progress = PolledProgress(views)
     if feeds_views:
         system.chain.feed_from(system.store_feed)
-        system.background.append(system.chain)
-        system.background.append(_retention(system))
+        system.background += [system.chain, system.notifier, _retention(system)]
     return system
 
 
@@ -190,12 +195,13 @@ def projection_process(system: System) -> list[Background]:
     """What `spaces project` runs: a Kafka projection worker, or without Kafka the runner
     and the hash chain, both fed by one reader of the log, woken by NOTIFY."""
     if system.settings.topology is Topology.KAFKA:
-        return [projection_worker(system)]
+        return [projection_worker(system), system.notifier]
     assert system.notifications is not None, "spaces project needs PostgreSQL"
     system.projections.feed_from(system.store_feed)
+    system.projections.progress_listeners.append(system.notifier.wake)
     system.chain.feed_from(system.store_feed)
     return [system.notifications, system.store_feed, system.projections, system.chain,
-            _retention(system)]
+            system.notifier, _retention(system)]
 
 
 def relay(system: System) -> BackgroundThread:
@@ -211,8 +217,11 @@ def projection_worker(system: System) -> BackgroundThread:
 
     s = system.settings
     assert s.kafka_bootstrap
-    return ProjectionWorker(system.app, system.views, s.kafka_bootstrap, s.kafka_topic,
-                            s.projection_group, worker_id=s.worker_id, partitions=s.kafka_partitions)
+    worker = ProjectionWorker(system.app, system.views, s.kafka_bootstrap, s.kafka_topic,
+                              s.projection_group, worker_id=s.worker_id,
+                              partitions=s.kafka_partitions)
+    worker.applied_listeners.append(system.notifier.wake)
+    return worker
 
 
 def _retention(system: System) -> RetentionJob:

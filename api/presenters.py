@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.schemas import Person, Pin, SpaceSummary, SpaceView, Speaker
+from api.schemas import Notification, Person, Pin, SpaceRef, SpaceSummary, SpaceView, Speaker
 
 
 def person(account_id: str, handle: str | None) -> Person:
@@ -52,3 +52,17 @@ def people(rows: list[dict[str, Any]]) -> list[Person]:
 
 def pin(row: dict[str, Any]) -> Pin | None:
     return None if row["pin_url"] is None else Pin(url=row["pin_url"], title=row["pin_title"])
+
+
+def notification(row: dict[str, Any]) -> Notification:
+    actor = f"@{row['actor_handle']}" if row["actor_handle"] else "Someone"
+    title, ended = row["title"] or "a Space", row["state"] == "ended"
+    if row["kind"] == "go_live":
+        text = (f"{actor}'s Space “{title}” has ended." if ended else f"{actor} is live: “{title}”.")
+    else:
+        text = (f"“{title}” has ended; {actor} had invited you to speak." if ended
+                else f"{actor} invited you to speak in “{title}”.")
+    return Notification(
+        id=row["position"], kind=row["kind"], created_at=row["created_at"], read=bool(row["is_read"]),
+        space=SpaceRef(id=row["space_id"], title=row["title"], state=row["state"]),
+        actor=person(row["actor_id"], row["actor_handle"]), text=text)

@@ -139,6 +139,8 @@ class SpaceView(SpaceSummary):
     pin: Pin | None = Field(description="the link the host or a co-host pinned")
     speak_requests: list[Person] | None = Field(None, description="shown to the host and co-hosts only")
     open_invitations: list[UUID] | None = Field(None, description="shown to the host and co-hosts only")
+    reminder_count: int = Field(0, description="people who asked to hear when it goes live")
+    reminded: bool | None = Field(None, description="whether you set a reminder (signed in only)")
 
 
 class SpacePage(BaseModel):
@@ -174,3 +176,36 @@ class ModerationEntry(BaseModel):
 class ModerationPage(BaseModel):
     items: list[ModerationEntry]
     next_cursor: int | None
+
+
+class SpaceRef(BaseModel):
+    id: UUID
+    title: str | None
+    state: str | None = Field(description="created, live or ended: an ended Space's notifications say so")
+
+
+class Notification(BaseModel):
+    id: int = Field(description="the event store position of what caused it: stable, and the "
+                    "order of the list (newest first)")
+    kind: Literal["go_live", "invitation"]
+    space: SpaceRef
+    actor: Person = Field(description="the host who went live, or who invited you")
+    created_at: datetime
+    read: bool
+    text: str
+
+
+class NotificationPage(BaseModel):
+    items: list[Notification]
+    next_cursor: int | None
+    unread_count: int
+
+
+BigInt = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+class MarkRead(Body):
+    up_to: int | None = Field(None, ge=0, le=2**63 - 1,
+                              description="marks read every notification whose id is at most this")
+    ids: list[BigInt] = Field(default_factory=list, max_length=100,
+                              description="and these, one by one")

@@ -33,6 +33,11 @@ class Views(Protocol):
     @staticmethod
     def serialize(cursor: Any, name: str) -> None: ...
 
+    @staticmethod
+    def try_lock(cursor: Any, name: str) -> bool:
+        """Takes a lock named `name` until the transaction ends, unless another holds it."""
+
+
     def exclusive(self) -> AbstractContextManager[None]: ...
 
     def rows(self, sql: str, params: Sequence[Any] = ...) -> list[dict[str, Any]]: ...

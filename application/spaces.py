@@ -20,8 +20,10 @@ from application.keyring import KeyringCommands
 from application.outcome import Outcome
 from domain.errors import RuleBroken, UnknownCaller
 from domain.identities import Identity, identity_id
+from domain.notifications import NotificationMarks, marks_id
 from domain.operations import EventSkip
 from domain.people import Account, Block, Follow, HandleClaim, account_id_for, block_id, follow_id
+from domain.reminders import Reminder, reminder_id
 from domain.space import DEFAULT_COHOST_LIMIT, DEFAULT_STAGE_LIMIT, SCHEDULE_HORIZON, Space
 
 __all__ = ["Outcome", "SpacesApplication"]  # Outcome: api/commands.py imports it from here
@@ -138,6 +140,24 @@ class SpacesApplication(KeyringCommands):
         edge.unblock()
         self._save(blocked_id, edge)
 
+    @command
+    def switch_go_live_notifications(self, follower_id: UUID, followee_id: UUID, on: bool) -> None:
+        """Whether the follower hears when the followee goes live (on by default)."""
+        self.require_caller(follower_id)
+        self._require_account(followee_id)
+        edge = self._edge(Follow, follow_id(follower_id, followee_id), follower_id, followee_id)
+        edge.switch_go_live(on)
+        self._save(followee_id, edge)
+
+    @command
+    def mark_notifications_read(self, account_id: UUID, up_to: int | None = None,
+                                ids: tuple[int, ...] = ()) -> None:
+        self.require_caller(account_id)
+        found = self._find(marks_id(account_id))
+        marks = NotificationMarks(account_id) if found is None else cast(NotificationMarks, found)
+        marks.mark_read(up_to, list(ids))
+        self._save(account_id, marks)
+
     def follows(self, follower_id: UUID, followee_id: UUID) -> bool:
         return self._edge_is_active(follow_id(follower_id, followee_id))
 
@@ -220,6 +240,35 @@ class SpacesApplication(KeyringCommands):
         elif recording is False:
             space.stop_recording(actor)
         self._save(space_id, space)
+
+    # -- reminders -------------------------------------------------------------------------
+
+    @command
+    def set_reminder(self, space_id: UUID, user_id: UUID) -> None:
+        self._remind(space_id, user_id, True)
+
+    @command
+    def clear_reminder(self, space_id: UUID, user_id: UUID) -> None:
+        self._remind(space_id, user_id, False)
+
+    def _remind(self, space_id: UUID, user_id: UUID, on: bool) -> None:
+        self.require_caller(user_id)
+        space = self.space(space_id)
+        space.check_can_be_reminded(user_id, self.hosts_block(space, user_id))
+        found = self._find(reminder_id(space_id, user_id))
+        if found is None and not on:
+            self._save(space_id)  # nothing to clear: nothing changes
+            return
+        reminder = Reminder(space_id, user_id) if found is None else cast(Reminder, found)
+        if on:
+            reminder.set()
+        else:
+            reminder.clear()
+        self._save(space_id, reminder)
+
+    def reminded(self, space_id: UUID, user_id: UUID) -> bool:
+        found = self._find(reminder_id(space_id, user_id))
+        return isinstance(found, Reminder) and found.active
 
     # -- stage -----------------------------------------------------------------------------
 

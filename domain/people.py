@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain import text
 from domain.copying import FlatCopy
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, RuleBroken
 
 HANDLE_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://spaces.invalid/")
@@ -100,7 +100,9 @@ class HandleClaim(Aggregate):
 
 
 class Follow(FlatCopy, Aggregate):
-    """Whether `follower_id` follows `followee_id`. Every follow, first or repeated, is `Followed`."""
+    """Whether `follower_id` follows `followee_id`. Every follow, first or repeated, is `Followed`.
+    A follower hears when the followee goes live unless they switch that off for this
+    followee (`go_live`, on from the first follow, kept across an unfollow and a new follow)."""
 
     TOPIC = "spaces:Follow"
 
@@ -111,6 +113,7 @@ class Follow(FlatCopy, Aggregate):
     FollowEdgeCreated: ClassVar[type[Any]]
     Followed: ClassVar[type[Any]]
     Unfollowed: ClassVar[type[Any]]
+    GoLiveNotificationsSwitched: ClassVar[type[Any]]
 
     @staticmethod
     def create_id(follower_id: UUID, followee_id: UUID) -> UUID:
@@ -127,6 +130,7 @@ class Follow(FlatCopy, Aggregate):
         self.follower_id = follower_id
         self.followee_id = followee_id
         self.active = False
+        self.go_live = True
 
     def follow(self) -> None:
         """Following twice is not an error: the second time changes nothing."""
@@ -144,6 +148,18 @@ class Follow(FlatCopy, Aggregate):
     @event("Unfollowed", topic="spaces:Unfollowed")
     def _unfollowed(self, follower_id: UUID, followee_id: UUID) -> None:
         self.active = False
+
+    def switch_go_live(self, on: bool) -> None:
+        """Whether the follower is notified when the followee goes live; the same switch
+        again changes nothing."""
+        if not self.active:
+            raise RuleBroken("You do not follow this account: follow it first.")
+        if on != self.go_live:
+            self._go_live_switched(follower_id=self.follower_id, followee_id=self.followee_id, on=on)
+
+    @event("GoLiveNotificationsSwitched", topic="spaces:GoLiveNotificationsSwitched")
+    def _go_live_switched(self, follower_id: UUID, followee_id: UUID, on: bool) -> None:
+        self.go_live = on
 
 
 class Block(FlatCopy, Aggregate):

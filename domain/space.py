@@ -306,6 +306,18 @@ class Space(FlatCopy, Aggregate):
         self.check_listener(user_id, host_blocks_user)
         self._require_live("Reactions open when the Space goes live.")
 
+    def check_can_be_reminded(self, user_id: UUID, host_blocks_user: bool) -> None:
+        """Reminders are for upcoming Spaces (scheduled, not launched yet), set or cleared by
+        anyone but their host who is not kept out of them."""
+        self._require_not_ended()
+        if self.state != CREATED:
+            raise RuleBroken("This Space is live already: reminders are for upcoming Spaces.")
+        if self.scheduled_for is None:
+            raise RuleBroken("This Space has no scheduled start to be reminded of.")
+        if user_id == self.host_id:
+            raise InvalidInput("You host this Space; reminders are for the people who listen.")
+        self.check_listener(user_id, host_blocks_user)
+
     def check_host(self, user_id: UUID) -> None:
         if user_id != self.host_id:
             raise NotAllowed("Only the host of this Space can do that.")

@@ -1,6 +1,7 @@
 """How a stored event travels on Kafka: value = the stored state, metadata in headers.
 
-Key: the Space id for Space events, the account id for account events, and the
+Key: the Space id for Space events and for reminders of a Space (so a reminder set
+before the launch is applied before it), the account id for account events, and the
 follower's or blocker's id for follow and block edges, so that each key's events
 stay in order within one partition.
 """
@@ -14,7 +15,7 @@ from eventsourcing.persistence import Notification
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer  # noqa: F401  (their protocol)
 from kafka.protocol.api_header import ResponseClassRegistry
 
-EDGE_OWNERS = ("follower_id", "blocker_id")
+EDGE_OWNERS = ("follower_id", "blocker_id", "space_id")
 
 
 def pin_response_classes() -> None:

@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -69,6 +70,7 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
         self.worker_id = worker_id
         self.name = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.applied = 0
+        self.applied_listeners: list[Callable[[], None]] = []  # told after each batch applied
         self.faults = Faults(app, views)
         self.ready = False  # it has been given its partitions
         self._consumer: KafkaConsumer | None = None
@@ -151,6 +153,8 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
             with self.faults.kept_unless_committed():
                 applied = self._apply_messages(partition, messages, careful=True)
         self.applied += applied  # counted once the batch has committed
+        for listener in self.applied_listeners:
+            listener()
 
     def _apply_messages(self, partition: TopicPartition, messages: list[Any], careful: bool) -> int:
         """Applies a partition's messages in one transaction; returns how many events it applied."""

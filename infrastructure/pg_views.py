@@ -75,6 +75,11 @@ class PostgresViewDatabase:
     def serialize(cursor: TranslatingCursor, name: str) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (name,))
 
+    @staticmethod
+    def try_lock(cursor: TranslatingCursor, name: str) -> bool:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(?))", (name,))
+        return bool(cursor.fetchone()[0])
+
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """Other writers wait while this thread's transactions run (they skip the shared lock)."""

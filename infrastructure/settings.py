@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     space_reactions_per_second: float = Field(
         50.0, gt=0, description="reactions per Space sent on one by one (to Kafka); the rest "
         "are only counted on the stream")
+    notification_batch: int = Field(
+        5_000, ge=1, description="notifications the notifier writes in one transaction (a "
+        "launch's followers are written this many at a time)")
     database_url: str | None = Field(
         None, description="postgresql://user:password@host:port/db: events and views in PostgreSQL"
     )

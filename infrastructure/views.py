@@ -72,6 +72,11 @@ class ViewDatabase:
     def serialize(cursor: sqlite3.Cursor, name: str) -> None:
         """Writers already take turns: every transaction here is BEGIN IMMEDIATE."""
 
+    @staticmethod
+    def try_lock(cursor: sqlite3.Cursor, name: str) -> bool:
+        """One transaction at a time holds them all (BEGIN IMMEDIATE)."""
+        return True
+
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         yield

@@ -22,6 +22,8 @@ from projections.faults import FAULTS_SCHEMA, Faults
 from projections.feed import FeedProjection
 from projections.inbox import InboxProjection
 from projections.moderation import ModerationProjection
+from projections.notifications import NotificationsProjection
+from projections.reminders import RemindersProjection
 from projections.spaces import SpacesProjection
 
 if TYPE_CHECKING:
@@ -37,7 +39,8 @@ POSITIONS_SCHEMA = (
 def all_projections() -> list[Projection]:
     return [
         AccountsProjection(), SpacesProjection(), FeedProjection(),
-        InboxProjection(), ModerationProjection(),
+        InboxProjection(), ModerationProjection(), RemindersProjection(),
+        NotificationsProjection(),
     ]
 
 

@@ -47,7 +47,7 @@ scenarios = st.fixed_dictionaries({
 
 def every_event(app: SpacesApplication, values: dict[str, Any]) -> None:
     """Accounts, follows, blocks, a Space through every stage and moderation event (co-hosts,
-    handovers and the pinned link too), its end,
+    handovers and the pinned link too), reminders before its launch, go-live switches, its end, read marks,
     retention, and an operator's decision; every value drawn from `values`."""
     host, guest, fan, troll, pest = (app.register_account(h).id for h in values["handles"])
     why = values["reasons"]
@@ -56,11 +56,16 @@ def every_event(app: SpacesApplication, values: dict[str, Any]) -> None:
     app.unfollow(fan, host)
     app.follow(fan, host)
     app.follow(host, fan)
+    app.switch_go_live_notifications(fan, host, False)
+    app.switch_go_live_notifications(fan, host, True)
     app.block(host, pest)
     app.unblock(host, pest)
     space = app.create_space(host, values["title"], values["policy"], transcripts=True,
                              recording=True, scheduled_for=scheduled_for).id
     app.switch(space, host, scheduled_for=scheduled_for + timedelta(minutes=1))
+    app.set_reminder(space, fan)
+    app.clear_reminder(space, fan)
+    app.set_reminder(space, troll)
     app.launch(space, host)
     app.invite(space, host, guest)
     app.accept_invitation(space, guest)
@@ -85,6 +90,7 @@ def every_event(app: SpacesApplication, values: dict[str, Any]) -> None:
     app.block_from_space(space, host, pest, why[2])
     app.switch(space, host, transcripts=False, recording=False)
     app.end(space, host)
+    app.mark_notifications_read(fan, app.position(), (app.position() + 1,))
     app.delete_recording(space, why[3])
     app.delete_transcript(space, why[4])
     app.skip_event("spaces", 1, why[5], why[6])

@@ -14,6 +14,7 @@ from api.schemas import Done, NewSpace, Reaction, SpaceChanges, SpaceCreated, Sp
 from api.visibility import is_moderator, visible_space
 from projections.feed import feed
 from projections.inbox import open_invitees
+from projections.reminders import reminders_of
 from projections.spaces import SpaceQueries
 
 router = APIRouter(prefix="/v1/spaces", tags=["spaces"])
@@ -65,6 +66,9 @@ def one(space_id: str, caller: OptionalCaller, system: SystemDep) -> SpaceView:
     cohosts = queries.cohosts(space_id)
     details: dict[str, Any] = {"speakers": speakers(queries.stage(space_id)),
                                "cohosts": people(cohosts), "pin": pin(row)}
+    me = str(caller.account_id) if caller and caller.account_id else None
+    details["reminder_count"], reminded = reminders_of(system.views, space_id, me)
+    details["reminded"] = reminded if me else None
     if is_moderator(row, cohosts, caller):
         details["speak_requests"] = people(queries.speak_requests(space_id))
         details["open_invitations"] = open_invitees(system.views, space_id)

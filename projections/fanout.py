@@ -1,0 +1,147 @@
+"""The notifier: writes the rows of the notification jobs (projections/notifications.py),
+one row per recipient, a batch at a time.
+
+A job's recipients are split into 16 shards by the first hex digit of their id. A batch
+is one transaction: it takes one shard number (a lock: with PostgreSQL an advisory lock,
+so that notifiers in several processes share a launch shard by shard, never two on one),
+writes up to `batch` rows of that shard's oldest jobs (invitations first, then go-lives),
+and moves each job's cursor (the last recipient id done) in the same transaction. A
+notifier killed mid-batch loses nothing and repeats nothing: its transaction never
+committed, and a recipient holds at most one row per job (its primary key). Each
+recipient's rows are numbered in the order they arrive (`rseq`); since one shard number
+is written by one transaction at a time, a recipient's numbers are given, and committed,
+in order, so a live stream that resumes after a number misses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from application.background import BackgroundThread
+from application.ports import Cursor, Views
+from projections.notifications import GO_LIVE, SHARDS
+
+log = logging.getLogger(__name__)
+
+# Followers of the host (who followed before the launch, and did not switch go-live
+# notifications off) and reminder setters, in one shard after the cursor, in id order.
+CANDIDATES = (
+    "SELECT r FROM (SELECT f.follower_id AS r FROM go_live_followers f WHERE f.host_id = ? "
+    "AND f.since < ? AND f.follower_id > ? AND f.follower_id < ? AND NOT EXISTS (SELECT 1 "
+    "FROM go_live_mutes m WHERE m.host_id = f.host_id AND m.follower_id = f.follower_id) "
+    "ORDER BY f.follower_id LIMIT ?) followers UNION SELECT r FROM (SELECT user_id AS r "
+    "FROM reminders WHERE space_id = ? AND user_id > ? AND user_id < ? ORDER BY user_id "
+    "LIMIT ?) reminded ORDER BY r LIMIT ?")
+NEXT_NUMBER = ("COALESCE((SELECT MAX(o.rseq) FROM notifications o WHERE o.recipient_id = {}), 0) + 1")
+INSERT = ("INSERT INTO notifications (recipient_id, position, rseq, kind, space_id, actor_id, "
+          "created_at) ")
+KEPT_OUT = ("NOT EXISTS (SELECT 1 FROM notification_blocks b WHERE b.blocker_id = ? AND "
+            "b.blocked_id = {0}) AND NOT EXISTS (SELECT 1 FROM space_removals x WHERE "
+            "x.space_id = ? AND x.user_id = {0})")
+
+
+class Notifier(BackgroundThread):
+    def __init__(self, views: Views, batch: int = 5_000, poll_interval: float = 0.5):
+        super().__init__("notifier")
+        self.views = views
+        self.batch = batch
+        self.poll_interval = poll_interval
+        self.written_listeners: list[Callable[[], None]] = []  # told after each batch that wrote
+        self._wake = threading.Event()
+        self._turn = 0  # which shard this notifier tries first, so notifiers spread out
+
+    def wake(self, *_: Any) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        super().stop()
+
+    def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                self.step()
+            except Exception:
+                log.exception("notifier failed; trying again")
+                self._stopped.wait(1.0)
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+
+    def step(self) -> int:
+        """Writes every job's rows there are for now; returns how many batches it ran."""
+        batches = 0
+        while not self._stopped.is_set():
+            pending = [r["shard"] for r in self.views.rows(
+                "SELECT DISTINCT shard FROM notification_shards WHERE done = 0")]
+            if not pending:
+                return batches
+            self._turn = (self._turn + 1) % SHARDS
+            pending.sort(key=lambda k: (k - self._turn) % SHARDS)
+            worked = False
+            for shard in pending:
+                if self.run_batch(shard):
+                    worked, batches = True, batches + 1
+                    for listener in self.written_listeners:
+                        listener()
+            if not worked:  # every pending shard is another notifier's just now
+                self._stopped.wait(0.05)
+        return batches
+
+    def run_batch(self, shard: int) -> bool:
+        """One transaction over one shard number; False if another notifier holds it."""
+        with self.views.transaction() as cursor:
+            if not self.views.try_lock(cursor, f"notifier-shard-{shard}"):
+                return False
+            cursor.execute(
+                "SELECT s.position, s.after, j.kind, j.space_id, j.actor_id, j.recipient_id, "
+                "j.created_at FROM notification_shards s JOIN notification_jobs j ON "
+                "j.position = s.position WHERE s.done = 0 AND s.shard = ? ORDER BY CASE WHEN "
+                "j.kind = ? THEN 1 ELSE 0 END, s.position LIMIT 100", (shard, GO_LIVE))
+            budget = self.batch
+            for position, after, kind, space_id, actor_id, recipient, created_at in cursor.fetchall():
+                if budget <= 0:
+                    break
+                job = (position, space_id, actor_id, created_at)
+                if kind == GO_LIVE:
+                    budget -= self._go_live(cursor, job, shard, after, budget)
+                else:
+                    self._one(cursor, job, kind, recipient)
+                    budget -= 1
+            return True
+
+    @staticmethod
+    def _one(cursor: Cursor, job: tuple[Any, ...], kind: str, recipient: str) -> None:
+        position, space_id, actor_id, created_at = job
+        cursor.execute(
+            f"{INSERT} SELECT ?, ?, {NEXT_NUMBER.format('?')}, ?, ?, ?, ? WHERE "
+            f"{KEPT_OUT.format('?')} ON CONFLICT (recipient_id, position) DO NOTHING",
+            (recipient, position, recipient, kind, space_id, actor_id, created_at,
+             actor_id, recipient, space_id, recipient))
+        cursor.execute("UPDATE notification_shards SET done = 1 WHERE position = ?", (position,))
+
+    @staticmethod
+    def _go_live(cursor: Cursor, job: tuple[Any, ...], shard: int, after: str, limit: int) -> int:
+        """Writes the next `limit` recipients of the job in this shard; how many it took."""
+        position, space_id, host_id, created_at = job
+        high = f"{shard + 1:x}" if shard + 1 < SHARDS else "g"  # ids of shard k are below k+1
+        candidates = (host_id, position, after, high, limit, space_id, after, high, limit, limit)
+        cursor.execute(f"SELECT COUNT(*), MAX(r) FROM ({CANDIDATES}) c", candidates)
+        taken, last = cursor.fetchone()
+        if taken:
+            cursor.execute(
+                f"{INSERT} SELECT c.r, ?, {NEXT_NUMBER.format('c.r')}, ?, ?, ?, ? FROM "
+                f"({CANDIDATES}) c WHERE c.r <> ? AND {KEPT_OUT.format('c.r')} "
+                "ON CONFLICT (recipient_id, position) DO NOTHING",
+                (position, GO_LIVE, space_id, host_id, created_at, *candidates, host_id,
+                 host_id, space_id))
+        if taken < limit:
+            cursor.execute("UPDATE notification_shards SET done = 1, after = ? WHERE position = ? "
+                           "AND shard = ?", (last or after, position, shard))
+        else:
+            cursor.execute("UPDATE notification_shards SET after = ? WHERE position = ? AND "
+                           "shard = ?", (last, position, shard))
+        return int(taken)
