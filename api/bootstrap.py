@@ -34,6 +34,7 @@ from infrastructure.log_follower import LogFollower
 from infrastructure.pg_live import LiveThroughPostgres
 from infrastructure.rate_limit import RateLimiter
 from infrastructure.settings import Settings, Topology
+from infrastructure.signal_recorder import SignalRecorder
 from infrastructure.store_notifications import StoreNotifications
 from infrastructure.tokens import INTERNAL, TokenSigner, load_or_create_secret
 from infrastructure.transcripts import TranscriptLines
@@ -68,6 +69,7 @@ class System:
     chain: HashChain
     store_feed: LogFollower  # the notification log, read once for this process
     notifier: Notifier  # writes the notifications' rows (runs where the views are fed)
+    signals: SignalRecorder  # logs the live signals this process publishes, for analytics
     notifications: StoreNotifications | None = None  # PostgreSQL: wakes followers on NOTIFY
     stream: StreamHub | None = None  # the live stream hub of an API process (api/stream.py)
     notification_watch: NotificationWatch | None = None  # wakes notification streams (API process)
@@ -140,7 +142,10 @@ def build(settings: Settings, *, workers: bool | None = None,
         chain=HashChain(app, _chain_database(settings, views), secret),
         store_feed=LogFollower(app),
         notifier=Notifier(views, settings.notification_batch),
+        signals=SignalRecorder(views),
     )
+    system.live.subscribe(system.signals, outbound=True)  # what this process publishes
+    system.background.append(system.signals)
     # Built first, so the cache hears of every event stored after the app was built,
     # and subscribed first, so the others read the aggregates it has heard about.
     system.store_feed.subscribe(app.cache.follow)

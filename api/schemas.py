@@ -209,3 +209,26 @@ class MarkRead(Body):
                               description="marks read every notification whose id is at most this")
     ids: list[BigInt] = Field(default_factory=list, max_length=100,
                               description="and these, one by one")
+
+
+class SpeakerTalk(BaseModel):
+    id: UUID
+    handle: str | None
+    talk_seconds: float = Field(description="while the mix heard them talking")
+
+
+class SpaceAnalytics(BaseModel):
+    space_id: UUID
+    launched_at: datetime | None
+    ended_at: datetime | None
+    duration_seconds: float
+    peak_listeners: int = Field(description="the most listeners at once, on every media node")
+    unique_listeners: int = Field(description="people with an account once each, plus each "
+                                  "visit of someone without one")
+    listen_minutes: float = Field(description="listeners times minutes, summed over the Space")
+    speakers: list[SpeakerTalk] = Field(description="most talk first")
+    reactions: dict[str, int] = Field(description="reactions by emoji")
+    speak_requests: int
+    removals: int
+    blocks: int
+    reports: int
