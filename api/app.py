@@ -37,6 +37,7 @@ from api.routes import (
     stage,
     stream,
     transcript,
+    webhooks,
 )
 from api.stream import StreamHub
 from infrastructure.settings import Settings
@@ -102,7 +103,8 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         routers = [spaces.router, spaces.feed_router, stage.router, moderation.router,
                    cohosts.router, pin.router, reminders.router, audio.router,
                    audio.recording_router, analytics.router, stream.router, transcript.router,
-                   accounts.router, notifications.router, audit.router, fleet.router, hls.router]
+                   accounts.router, notifications.router, audit.router, webhooks.router,
+                   fleet.router, hls.router]
     else:
         routers = [media_internal.router]
     for router in routers + [pages.router, metrics.router]:
