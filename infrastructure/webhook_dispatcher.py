@@ -82,7 +82,7 @@ class WebhookDispatcher(BackgroundThread):
 
     def _lead(self) -> None:
         while not self._stopped.is_set():
-            if self.views.row("SELECT 1 AS any FROM webhooks WHERE active = 1 LIMIT 1") \
+            if self.views.row("SELECT 1 AS found FROM webhooks WHERE active = 1 LIMIT 1") \
                     or self._in_flight:
                 self.enqueue()
                 self.send_due()
