@@ -174,6 +174,7 @@ def build(settings: Settings, *, workers: bool | None = None,
         system.background.append(runner)
     else:
         system.progress = PolledProgress(views)
+    system.notifier.caught_up = system.progress.position  # jobs wait for the events before them
     if feeds_views:
         system.chain.feed_from(system.store_feed)
         system.background += [system.chain, system.notifier, _webhook_dispatcher(system),
