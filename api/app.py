@@ -21,6 +21,7 @@ from api.openapi import document_problems
 from api.read_your_writes import ViewsWaiter
 from api.routes import (
     accounts,
+    analytics,
     audio,
     audit,
     cohosts,
@@ -36,6 +37,7 @@ from api.routes import (
     stage,
     stream,
     transcript,
+    webhooks,
 )
 from api.stream import StreamHub
 from infrastructure.settings import Settings
@@ -99,9 +101,10 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     # routes (their reads, commands, reactions, stream and audio) come first.
     if role == "api":
         routers = [spaces.router, spaces.feed_router, stage.router, moderation.router,
-                   cohosts.router, pin.router, reminders.router, audio.router, audio.recording_router,
-                   stream.router, transcript.router, accounts.router, notifications.router,
-                   audit.router, fleet.router, hls.router]
+                   cohosts.router, pin.router, reminders.router, audio.router,
+                   audio.recording_router, analytics.router, stream.router, transcript.router,
+                   accounts.router, notifications.router, audit.router, webhooks.router,
+                   fleet.router, hls.router]
     else:
         routers = [media_internal.router]
     for router in routers + [pages.router, metrics.router]:

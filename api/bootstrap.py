@@ -26,7 +26,7 @@ from application.retention import RetentionJob
 from application.spaces import SpacesApplication
 from domain.errors import DomainError
 from domain.space import Space
-from infrastructure import transcripts
+from infrastructure import transcripts, webhooks
 from infrastructure.event_store import event_store_env
 from infrastructure.hash_chain import HashChain
 from infrastructure.integrator_keys import KeyIndex, KeySecrets
@@ -39,11 +39,14 @@ from infrastructure.oidc import OidcKeys, OidcVerifier
 from infrastructure.pg_live import LiveThroughPostgres
 from infrastructure.rate_limit import RateLimiter
 from infrastructure.settings import Settings, Topology
+from infrastructure.signal_recorder import SignalRecorder
 from infrastructure.store_notifications import StoreNotifications
 from infrastructure.token_kinds import Tokens
 from infrastructure.tokens import INTERNAL, load_or_create_secret
 from infrastructure.transcripts import TranscriptLines
 from infrastructure.views import ViewDatabase
+from infrastructure.webhook_dispatcher import WebhookDispatcher
+from infrastructure.webhooks import Webhooks
 from projections.fanout import Notifier
 from projections.presence import PresenceWriter
 from projections.runner import PolledProgress, ProjectionRunner
@@ -75,6 +78,8 @@ class System:
     chain: HashChain
     store_feed: LogFollower  # the notification log, read once for this process
     notifier: Notifier  # writes the notifications' rows (runs where the views are fed)
+    signals: SignalRecorder  # logs the live signals this process publishes, for analytics
+    webhooks: Webhooks  # the endpoints operators registered, and their delivery log
     notifications: StoreNotifications | None = None  # PostgreSQL: wakes followers on NOTIFY
     stream: StreamHub | None = None  # the live stream hub of an API process (api/stream.py)
     notification_watch: NotificationWatch | None = None  # wakes notification streams (API process)
@@ -152,7 +157,11 @@ def build(settings: Settings, *, workers: bool | None = None,
         chain=HashChain(app, _chain_database(settings, views), secret),
         store_feed=LogFollower(app),
         notifier=Notifier(views, settings.notification_batch),
+        signals=SignalRecorder(views),
+        webhooks=Webhooks(views, settings.webhooks_allow_private),
     )
+    system.live.subscribe(system.signals, outbound=True)  # what this process publishes
+    system.background.append(system.signals)
     # Built first, so the cache hears of every event stored after the app was built,
     # and subscribed first, so the others read the aggregates it has heard about.
     system.store_feed.subscribe(app.cache.follow)
@@ -180,9 +189,11 @@ def build(settings: Settings, *, workers: bool | None = None,
         system.background.append(runner)
     else:
         system.progress = PolledProgress(views)
+    system.notifier.caught_up = system.progress.position  # jobs wait for the events before them
     if feeds_views:
         system.chain.feed_from(system.store_feed)
-        system.background += [system.chain, system.notifier, _retention(system)]
+        system.background += [system.chain, system.notifier, _webhook_dispatcher(system),
+                              _retention(system)]
     return system
 
 
@@ -195,13 +206,13 @@ def projection_process(system: System) -> list[Background]:
     """What `spaces project` runs: a Kafka projection worker, or without Kafka the runner
     and the hash chain, both fed by one reader of the log, woken by NOTIFY."""
     if system.settings.topology is Topology.KAFKA:
-        return [projection_worker(system), system.notifier]
+        return [projection_worker(system), system.notifier, _webhook_dispatcher(system)]
     assert system.notifications is not None, "spaces project needs PostgreSQL"
     system.projections.feed_from(system.store_feed)
     system.projections.progress_listeners.append(system.notifier.wake)
     system.chain.feed_from(system.store_feed)
     return [system.notifications, system.store_feed, system.projections, system.chain,
-            system.notifier, _retention(system)]
+            system.notifier, _webhook_dispatcher(system), _retention(system)]
 
 
 def relay(system: System) -> BackgroundThread:
@@ -222,6 +233,15 @@ def projection_worker(system: System) -> BackgroundThread:
                               partitions=s.kafka_partitions)
     worker.applied_listeners.append(system.notifier.wake)
     return worker
+
+
+def _webhook_dispatcher(system: System) -> WebhookDispatcher:
+    s = system.settings
+    return WebhookDispatcher(system.app, system.views, database_url=s.database_url,
+                             allow_private=s.webhooks_allow_private,
+                             retry_seconds=s.webhook_retry_seconds,
+                             give_up_hours=s.webhook_give_up_hours,
+                             timeout=s.webhook_timeout_seconds)
 
 
 def _retention(system: System) -> RetentionJob:
@@ -332,6 +352,7 @@ def _create_tables(settings: Settings, views: Views) -> None:
     """Every table beside the event store's own; the projections' tables come with their
     runner (which rebuilds them)."""
     idempotency.create_table(views)
+    webhooks.create_tables(views)
     audit_log.create_table(views)
     transcripts.create_table(views)
     if settings.media_fleet:

@@ -201,11 +201,81 @@ class NotificationPage(BaseModel):
     unread_count: int
 
 
-BigInt = Annotated[int, Field(ge=1, le=2**63 - 1)]
+BigInt = Annotated[int, Field(ge=1, le=2**63 - 1, strict=True)]  # strict: true is not 1
 
 
 class MarkRead(Body):
-    up_to: int | None = Field(None, ge=0, le=2**63 - 1,
+    up_to: int | None = Field(None, ge=0, le=2**63 - 1, strict=True,
                               description="marks read every notification whose id is at most this")
     ids: list[BigInt] = Field(default_factory=list, max_length=100,
                               description="and these, one by one")
+
+
+class SpeakerTalk(BaseModel):
+    id: UUID
+    handle: str | None
+    talk_seconds: float = Field(description="while the mix heard them talking")
+
+
+class SpaceAnalytics(BaseModel):
+    space_id: UUID
+    launched_at: datetime | None
+    ended_at: datetime | None
+    duration_seconds: float
+    peak_listeners: int = Field(description="the most listeners at once, on every media node")
+    unique_listeners: int = Field(description="people with an account once each, plus each "
+                                  "visit of someone without one")
+    listen_minutes: float = Field(description="listeners times minutes, summed over the Space")
+    speakers: list[SpeakerTalk] = Field(description="most talk first")
+    reactions: dict[str, int] = Field(description="reactions by emoji")
+    speak_requests: int
+    removals: int
+    blocks: int
+    reports: int
+
+
+class NewWebhook(Body):
+    url: str = Field(min_length=1, max_length=2048, examples=["https://hooks.example.com/spaces"],
+                     description="http:// or https://; public addresses only unless the server allows others")
+    event_types: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=50,
+                                   description="Space event names (SpaceLaunched, UserRemoved, …) or *")
+    secret: str | None = Field(None, max_length=200, description="whsec_ and base64 of 24 to 64 "
+                               "bytes; generated when left out")
+
+
+class WebhookView(BaseModel):
+    id: UUID
+    url: str
+    event_types: list[str]
+    created_by: str
+    created_at: datetime
+    position: int = Field(description="the last event store position it has been given")
+    active: bool
+
+
+class WebhookCreated(WebhookView):
+    secret: str = Field(description="signs every delivery (Standard Webhooks); shown only here")
+
+
+class Delivery(BaseModel):
+    webhook_id: str = Field(description="the webhook-id header: the same on every attempt")
+    position: int
+    space_id: UUID
+    event_type: str
+    state: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None
+    first_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[Delivery]
+    next_cursor: int | None
+
+
+class Replay(Body):
+    from_position: int = Field(ge=1, le=2**63 - 1, description="every event from this position on")

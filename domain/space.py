@@ -343,6 +343,12 @@ class Space(FlatCopy, Aggregate):
         if self.state != ENDED:
             raise RuleBroken("The recording can be downloaded once the Space has ended.")
 
+    def check_analytics_reader(self, user_id: UUID | None, *, auditor: bool) -> None:
+        if not auditor and user_id != self.host_id:
+            raise NotAllowed("Only the host and auditors may read a Space's analytics.")
+        if self.state != ENDED:
+            raise RuleBroken("A Space's analytics are ready once it has ended.")
+
     def check_transcript_reader(self, user_id: UUID | None, *, auditor: bool) -> None:
         if not auditor and user_id not in self.been_on_stage:
             raise NotAllowed("Only the host, its speakers and auditors may read the transcript.")

@@ -144,6 +144,16 @@ class Settings(BaseSettings):
     notification_batch: int = Field(
         5_000, ge=1, description="notifications the notifier writes in one transaction (a "
         "launch's followers are written this many at a time)")
+    webhooks_allow_private: bool = Field(
+        False, description="webhooks may go to loopback, private and reserved addresses "
+        "(tests, or endpoints on the operator's own network)")
+    webhook_retry_seconds: float = Field(
+        1.0, gt=0, description="first wait before a failed webhook delivery is tried again; "
+        "each next wait doubles, up to an hour")
+    webhook_give_up_hours: float = Field(
+        24.0, gt=0, description="a delivery still failing this long after its first attempt is "
+        "given up, and the Space's next events go on")
+    webhook_timeout_seconds: float = Field(5.0, gt=0, description="how long one delivery may take")
     database_url: str | None = Field(
         None, description="postgresql://user:password@host:port/db: events and views in PostgreSQL"
     )

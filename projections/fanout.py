@@ -25,6 +25,7 @@ from application.ports import Cursor, Views
 from projections.notifications import GO_LIVE, SHARDS
 
 log = logging.getLogger(__name__)
+BIGINT = 2**63 - 1
 
 # Followers of the host (who followed before the launch, and did not switch go-live
 # notifications off) and reminder setters, in one shard after the cursor, in id order.
@@ -44,11 +45,15 @@ KEPT_OUT = ("NOT EXISTS (SELECT 1 FROM notification_blocks b WHERE b.blocker_id 
 
 
 class Notifier(BackgroundThread):
-    def __init__(self, views: Views, batch: int = 5_000, poll_interval: float = 0.5):
+    def __init__(self, views: Views, batch: int = 5_000, poll_interval: float = 0.5,
+                 caught_up: Callable[[], int] | None = None):
+        """`caught_up`: how far the views are; a job waits until every event before it is
+        in them (with Kafka the follows, on other partitions, may come after the launch)."""
         super().__init__("notifier")
         self.views = views
         self.batch = batch
         self.poll_interval = poll_interval
+        self.caught_up = caught_up
         self.written_listeners: list[Callable[[], None]] = []  # told after each batch that wrote
         self._wake = threading.Event()
         self._turn = 0  # which shard this notifier tries first, so notifiers spread out
@@ -75,15 +80,17 @@ class Notifier(BackgroundThread):
         """Writes every job's rows there are for now; returns how many batches it ran."""
         batches = 0
         while not self._stopped.is_set():
+            up_to = self.caught_up() if self.caught_up else BIGINT
             pending = [r["shard"] for r in self.views.rows(
-                "SELECT DISTINCT shard FROM notification_shards WHERE done = 0")]
+                "SELECT DISTINCT shard FROM notification_shards WHERE done = 0 AND position <= ?",
+                (up_to,))]
             if not pending:
                 return batches
             self._turn = (self._turn + 1) % SHARDS
             pending.sort(key=lambda k: (k - self._turn) % SHARDS)
             worked = False
             for shard in pending:
-                if self.run_batch(shard):
+                if self.run_batch(shard, up_to):
                     worked, batches = True, batches + 1
                     for listener in self.written_listeners:
                         listener()
@@ -91,16 +98,18 @@ class Notifier(BackgroundThread):
                 self._stopped.wait(0.05)
         return batches
 
-    def run_batch(self, shard: int) -> bool:
-        """One transaction over one shard number; False if another notifier holds it."""
+    def run_batch(self, shard: int, up_to: int = BIGINT) -> bool:
+        """One transaction over one shard number (jobs up to `up_to`); False if another
+        notifier holds it."""
         with self.views.transaction() as cursor:
             if not self.views.try_lock(cursor, f"notifier-shard-{shard}"):
                 return False
             cursor.execute(
                 "SELECT s.position, s.after, j.kind, j.space_id, j.actor_id, j.recipient_id, "
                 "j.created_at FROM notification_shards s JOIN notification_jobs j ON "
-                "j.position = s.position WHERE s.done = 0 AND s.shard = ? ORDER BY CASE WHEN "
-                "j.kind = ? THEN 1 ELSE 0 END, s.position LIMIT 100", (shard, GO_LIVE))
+                "j.position = s.position WHERE s.done = 0 AND s.shard = ? AND s.position <= ? "
+                "ORDER BY CASE WHEN j.kind = ? THEN 1 ELSE 0 END, s.position LIMIT 100",
+                (shard, up_to, GO_LIVE))
             budget = self.batch
             for position, after, kind, space_id, actor_id, recipient, created_at in cursor.fetchall():
                 if budget <= 0:

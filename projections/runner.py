@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from application.background import WokenLoop
-from projections import presence
+from projections import presence, signals
 from projections.accounts import AccountsProjection
+from projections.analytics import AnalyticsProjection
 from projections.base import Projection
 from projections.faults import FAULTS_SCHEMA, Faults
 from projections.feed import FeedProjection
@@ -40,7 +41,7 @@ def all_projections() -> list[Projection]:
     return [
         AccountsProjection(), SpacesProjection(), FeedProjection(),
         InboxProjection(), ModerationProjection(), RemindersProjection(),
-        NotificationsProjection(),
+        NotificationsProjection(), AnalyticsProjection(),
     ]
 
 
@@ -162,7 +163,9 @@ class ProjectionRunner(WokenLoop):
         with self.views.transaction() as cursor:
             cursor.execute(POSITIONS_SCHEMA)
             cursor.execute(FAULTS_SCHEMA)
-            cursor.execute(presence.SCHEMA)  # an input of the views that rebuilds leave alone
+            cursor.execute(presence.SCHEMA)  # inputs of the views that rebuilds leave alone
+            for statement in signals.SCHEMA:
+                cursor.execute(statement)
             for projection in self.projections:
                 for statement in projection.schema:
                     cursor.execute(statement)

@@ -120,3 +120,36 @@ def test_notifications_and_their_stream_on_postgres(database_url, tmp_path):
         marked = client.post("/v1/notifications/read", json={"up_to": launched}, headers=fan.auth).json()
         assert client.get("/v1/notifications", params={"after": marked["position"]},
                           headers=fan.auth).json()["unread_count"] == 0
+
+
+def test_through_kafka_a_projection_worker_killed_mid_fan_out_loses_and_repeats_nothing(
+        kafka_settings, tmp_path):
+    """`spaces project` with Kafka runs the projection worker and the notifier: killed in the
+    middle of a launch's fan-out, the next one finishes it, each recipient once."""
+    system = build(kafka_settings, workers=False)
+    relay = Worker("relay", kafka_settings, tmp_path, "relay")
+    worker = None
+    try:
+        host, space, everyone = audience(system.app, followers=3_000, setters=200)
+        launched = system.app.launch(space, host).position  # at once: follows are on other partitions
+        slow = {"SPACES_NOTIFICATION_BATCH": "10", "SPACES_WORKER_ID": "worker-a"}
+        worker = Worker("project", kafka_settings, tmp_path, "project-1", slow)
+
+        def written() -> int:
+            return sum(recipients(system.views, launched).values())
+
+        assert eventually(lambda: written() > len(everyone) // 10, timeout=120, interval=0.01), \
+            worker.output()[-3000:]
+        worker.kill()
+        assert written() < len(everyone), "the notifier finished before it could be killed"
+        worker = Worker("project", kafka_settings, tmp_path, "project-2", {"SPACES_WORKER_ID": "worker-a"})
+        assert eventually(lambda: written() == len(everyone) and
+                          NotificationQueries(system.views).fanned_out(launched), timeout=120), \
+            worker.output()[-3000:]
+        counts = recipients(system.views, launched)
+        assert set(counts) == everyone and set(counts.values()) == {1}
+    finally:
+        if worker:
+            worker.stop()
+        relay.stop()
+        system.close()

@@ -161,3 +161,10 @@ def test_the_openapi_document_describes_notifications(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/notifications", "/v1/notifications/read", "/v1/notifications/stream"} <= set(paths)
     assert {"put", "delete"} <= set(paths["/v1/accounts/{account_id}/following/{target}/notifications"])
+
+
+def test_marking_read_refuses_what_is_not_a_number(client):
+    fan = register(client, "reader")
+    for body in ({"up_to": False}, {"up_to": "3"}, {"ids": [True]}, {"up_to": 1.5}):
+        response = client.post("/v1/notifications/read", json=body, headers=fan.auth)
+        assert response.status_code == 422, (body, response.text)
