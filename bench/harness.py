@@ -11,14 +11,12 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import av
 import numpy as np
-import psycopg
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +26,7 @@ from media.libopus import FRAME, RATE, Decoder, Encoder  # noqa: E402
 from media.rtp_tap import tap  # noqa: E402
 from tests.peers import ToneTrack  # noqa: E402
 from tests.support import Server  # noqa: E402
+from tests.support import new_database as fresh_database  # noqa: E402,F401  (the benchmarks' own)
 
 
 def p99(ordered: list[float]) -> float:
@@ -40,18 +39,6 @@ def services_env() -> dict[str, str]:
     out = subprocess.run([str(ROOT / "scripts/services"), "env"], check=True,
                          capture_output=True, text=True).stdout
     return dict(line.split("=", 1) for line in out.split())
-
-
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @contextmanager

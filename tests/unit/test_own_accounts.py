@@ -9,35 +9,12 @@ import textwrap
 import time
 
 import jwt
-import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from infrastructure.legacy_tokens import LegacyTokens
-from infrastructure.settings import Settings
 from tests.integrator import new_integrator
 from tests.oidc_issuer import Issuer
 from tests.support import ROOT, assert_problem, register
 from tests.unit.test_media_node import offer
-
-
-@pytest.fixture
-def make_client():
-    clients = []
-
-    def make(**settings) -> TestClient:
-        client = TestClient(create_app(Settings(event_store="memory", **settings)))
-        clients.append(client.__enter__())
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
-
-
-@pytest.fixture
-def client(make_client):
-    return make_client()
 
 
 def system(client):
