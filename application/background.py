@@ -41,38 +41,22 @@ class BackgroundThread:
             self._thread.join(timeout=15)
 
 
-class WokenLoop(BackgroundThread):
-    def __init__(self, app: CommandApplication, name: str, poll_interval: float = 0.5, gather: float = 0.0):
+class WokenThread(BackgroundThread):
+    """Runs `step` when woken (`wake`) and every `poll_interval` seconds; a failing step is
+    logged and tried again a second later. With `gather`, a wake-up waits that long first."""
+
+    def __init__(self, name: str, poll_interval: float = 0.5, gather: float = 0.0):
         super().__init__(name)
-        self.app = app
         self.name = name
         self.poll_interval = poll_interval
         self.gather = gather
-        self.ready = False  # a step has succeeded since it started
-        self.tail = LogTail(app.recorder)
-        self._fed = False
         self._wake = threading.Event()
 
-    def step(self) -> None:
+    def step(self) -> Any:
         raise NotImplementedError
 
-    def wake(self) -> None:
+    def wake(self, *_: Any) -> None:
         self._wake.set()
-
-    def offer(self, notifications: list[Any]) -> None:
-        """Newly stored events (none: only a wake-up); the next step starts with them."""
-        self.tail.offer(notifications)
-        self._wake.set()
-
-    def feed_from(self, follower: Any) -> None:
-        self.tail = LogTail(self.app.recorder, known_end=lambda: follower.position)
-        follower.subscribe(self.offer)
-        self._fed = True
-
-    def start(self) -> None:
-        if not self._fed:
-            self.app.saved_listeners.append(self.offer)
-        super().start()
 
     def stop(self) -> None:
         self._stopped.set()
@@ -90,6 +74,30 @@ class WokenLoop(BackgroundThread):
             if self._wake.wait(self.poll_interval) and self.gather:
                 self._stopped.wait(self.gather)
             self._wake.clear()
+
+
+class WokenLoop(WokenThread):
+    def __init__(self, app: CommandApplication, name: str, poll_interval: float = 0.5, gather: float = 0.0):
+        super().__init__(name, poll_interval, gather)
+        self.app = app
+        self.ready = False  # a step has succeeded since it started
+        self.tail = LogTail(app.recorder)
+        self._fed = False
+
+    def offer(self, notifications: list[Any]) -> None:
+        """Newly stored events (none: only a wake-up); the next step starts with them."""
+        self.tail.offer(notifications)
+        self._wake.set()
+
+    def feed_from(self, follower: Any) -> None:
+        self.tail = LogTail(self.app.recorder, known_end=lambda: follower.position)
+        follower.subscribe(self.offer)
+        self._fed = True
+
+    def start(self) -> None:
+        if not self._fed:
+            self.app.saved_listeners.append(self.offer)
+        super().start()
 
 
 class Subscribers:

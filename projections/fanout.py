@@ -15,16 +15,13 @@ in order, so a live stream that resumes after a number misses nothing.
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from application.background import BackgroundThread
+from application.background import WokenThread
 from application.ports import Cursor, Views
 from projections.notifications import GO_LIVE, SHARDS
 
-log = logging.getLogger(__name__)
 BIGINT = 2**63 - 1
 
 # Followers of the host (who followed before the launch, and did not switch go-live
@@ -44,37 +41,17 @@ KEPT_OUT = ("NOT EXISTS (SELECT 1 FROM notification_blocks b WHERE b.blocker_id 
             "x.space_id = ? AND x.user_id = {0})")
 
 
-class Notifier(BackgroundThread):
+class Notifier(WokenThread):
     def __init__(self, views: Views, batch: int = 5_000, poll_interval: float = 0.5,
                  caught_up: Callable[[], int] | None = None):
         """`caught_up`: how far the views are; a job waits until every event before it is
         in them (with Kafka the follows, on other partitions, may come after the launch)."""
-        super().__init__("notifier")
+        super().__init__("notifier", poll_interval)
         self.views = views
         self.batch = batch
-        self.poll_interval = poll_interval
         self.caught_up = caught_up
         self.written_listeners: list[Callable[[], None]] = []  # told after each batch that wrote
-        self._wake = threading.Event()
         self._turn = 0  # which shard this notifier tries first, so notifiers spread out
-
-    def wake(self, *_: Any) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._wake.set()
-        super().stop()
-
-    def run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                self.step()
-            except Exception:
-                log.exception("notifier failed; trying again")
-                self._stopped.wait(1.0)
-            self._wake.wait(self.poll_interval)
-            self._wake.clear()
 
     def step(self) -> int:
         """Writes every job's rows there are for now; returns how many batches it ran."""
