@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 
+from application.ports import MediaFull
 from infrastructure.media_fleet import MediaFleet, Node
 from infrastructure.remote_media import RemoteMedia
+
+LISTEN_ATTEMPTS = 3
 
 
 class FleetMedia:
@@ -27,11 +30,21 @@ class FleetMedia:
     async def listen(self, space_id: str, host_id: str, user_id: str | None, offer: str,
                      recording: bool = False, transcripts: bool = False,
                      origin: str | None = None) -> tuple[str, str]:
-        edge, placed = await asyncio.to_thread(self.fleet.edge_for, space_id)
-        pull_from = None if edge.node_id == placed.node_id else placed.url
-        session_id, answer = await self._node(edge).listen(
-            space_id, host_id, user_id, offer, recording, transcripts, pull_from)
-        return f"{edge.node_id}.{session_id}", answer
+        for attempt in range(LISTEN_ATTEMPTS):
+            edge, placed = await asyncio.to_thread(self.fleet.edge_for, space_id)
+            pull_from = None if edge.node_id == placed.node_id else placed.url
+            try:
+                session_id, answer = await self._node(edge).listen(
+                    space_id, host_id, user_id, offer, recording, transcripts, pull_from)
+            except MediaFull:
+                # its load in the fleet lagged behind (a beat counted fewer listeners than
+                # were joining): it is full until its next beat, and another node may have room
+                if attempt == LISTEN_ATTEMPTS - 1:
+                    raise
+                await asyncio.to_thread(self.fleet.full, edge.node_id)
+                continue
+            return f"{edge.node_id}.{session_id}", answer
+        raise AssertionError("unreachable")
 
     async def resume(self, space_id: str, session_id: str, user_id: str | None,
                      offer: str) -> tuple[str, str | None]:

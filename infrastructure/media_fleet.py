@@ -128,6 +128,11 @@ class MediaFleet:
                            "ON CONFLICT DO NOTHING", (space_id, edge.node_id))
         return edge, origin
 
+    def full(self, node_id: str) -> None:
+        """The node refused a listener: no more go there until its next beat."""
+        with self.views.transaction() as cursor:
+            cursor.execute("UPDATE media_nodes SET load = capacity WHERE node_id = ?", (node_id,))
+
     def spaces_on(self, node_id: str) -> dict[str, bool]:
         """The Spaces whose audio the node carried: Space -> whether it was their origin."""
         carried = {r["space_id"]: False for r in self.views.rows(

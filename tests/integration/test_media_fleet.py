@@ -13,6 +13,8 @@ import av
 import httpx
 import psycopg
 
+from application.ports import MediaFull
+from infrastructure.fleet_media import FleetMedia
 from infrastructure.media_fleet import MediaFleet, create_tables
 from infrastructure.pg_views import PostgresViewDatabase
 from tests.hls_client import MediaPlaylist
@@ -41,6 +43,34 @@ def test_racing_api_workers_place_a_space_on_one_origin(database_url):
         assert len(chosen) == 8 and len(set(chosen)) == 1
         fleet.leave(chosen[0])  # its node is gone: the Space moves, once
         assert fleet.origin_of("space").node_id not in chosen
+    finally:
+        views.close()
+
+
+def test_a_listener_a_full_node_refuses_goes_to_another_node(database_url, monkeypatch):
+    """The fleet's count of a node's listeners can lag (a beat counts fewer than are joining):
+    a node that refuses is full until its next beat, and the listener is placed again."""
+    views = PostgresViewDatabase(database_url, 2)
+    try:
+        create_tables(views)
+        fleet = MediaFleet(views)
+        for name in ("a", "b"):
+            fleet.beat(name, f"http://{name}", capacity=10, load=0)
+        origin = fleet.origin_of("space").node_id
+
+        class Node:
+            def __init__(self, node_id: str):
+                self.node_id = node_id
+
+            async def listen(self, *_: object) -> tuple[str, str]:
+                if self.node_id == origin:
+                    raise MediaFull("This media node takes 10 listeners.")
+                return "session", "answer"
+
+        media = FleetMedia(fleet, "token")
+        monkeypatch.setattr(media, "_node", lambda node: Node(node.node_id))
+        session_id, _ = asyncio.run(media.listen("space", "host", None, "offer"))
+        assert session_id.split(".")[0] != origin
     finally:
         views.close()
 
