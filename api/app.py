@@ -18,6 +18,7 @@ from api.bootstrap import System, build
 from api.ids import CanonicalIds
 from api.notification_watch import NotificationWatch
 from api.openapi import document_problems
+from api.read_cache import ReadCache
 from api.read_your_writes import ViewsWaiter
 from api.routes import (
     accounts,
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         _calm_garbage_collection()
         system.start()
         views_waiter.start_on(asyncio.get_running_loop())
+        if system.settings.read_cache_seconds:
+            views_waiter.follow()
         if system.node is not None:
             system.start_media(asyncio.get_running_loop())
         if role == "api":
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         try:
             yield
         finally:
+            views_waiter.stop()
             if system.heartbeat:  # drain: leave the fleet first, so nobody new is sent here
                 system.heartbeat.stop()
             if system.stream:
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     app.state.system = system
     system.views_waiter = views_waiter = ViewsWaiter(system.progress,
                                                      settings.read_your_writes_per_caller)
+    system.read_cache = ReadCache(views_waiter, settings.read_cache_seconds)
     app.state.metrics = metrics.Metrics(system)
     app.add_middleware(idempotency.IdempotencyMiddleware)
     app.add_middleware(metrics.MetricsMiddleware)  # replays are counted too

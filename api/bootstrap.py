@@ -53,6 +53,7 @@ from projections.runner import PolledProgress, ProjectionRunner
 
 if TYPE_CHECKING:
     from api.notification_watch import NotificationWatch
+    from api.read_cache import ReadCache
     from api.read_your_writes import ViewsWaiter
     from api.stream import StreamHub
     from media.node import MediaNode
@@ -84,6 +85,7 @@ class System:
     stream: StreamHub | None = None  # the live stream hub of an API process (api/stream.py)
     notification_watch: NotificationWatch | None = None  # wakes notification streams (API process)
     views_waiter: ViewsWaiter | None = None  # ?after= reads wait on it (api/read_your_writes.py)
+    read_cache: ReadCache | None = None  # the busiest reads, from memory (api/read_cache.py)
     media: MediaGateway | None = None  # the node below, or a RemoteMedia for `spaces media`
     node: MediaNode | None = None  # the media node of this process, if it carries audio
     heartbeat: Background | None = None  # a fleet node's beat (`spaces media` in a fleet)

@@ -2,11 +2,13 @@
 thread. Waiters sleep on an asyncio condition of the server's event loop, woken as the
 views move: by the projection runner itself when it runs in this process, otherwise by a
 poll of the views' recorded position (in a worker thread, only while someone waits).
-Each caller may have a few reads waiting at once; more are refused with 429."""
+Each caller may have a few reads waiting at once; more are refused with 429. With the read
+cache on (api/read_cache.py), the poll runs all the time, a little more slowly."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -17,7 +19,9 @@ from projections.runner import ProjectionRunner
 if TYPE_CHECKING:
     from application.ports import ViewsProgress
 
+log = logging.getLogger(__name__)
 POLL_EVERY = 0.01  # seconds between reads of the views' position, while someone waits
+FOLLOW_EVERY = 0.05  # and while nobody waits, for the read cache
 
 
 class TooManyWaiting(Exception):
@@ -33,6 +37,7 @@ class ViewsWaiter:
         self._waiting: Counter[str] = Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: asyncio.Task | None = None
+        self._follower: asyncio.Task | None = None
 
     def start_on(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -42,6 +47,16 @@ class ViewsWaiter:
                 loop.call_soon_threadsafe(self._advance, position)
 
             self.progress.progress_listeners.append(advance)
+
+    def follow(self) -> None:
+        """Keeps `position` current while nobody waits, too (the runner of this process
+        says where it is; the views' recorded position is read otherwise)."""
+        if not isinstance(self.progress, ProjectionRunner):
+            self._follower = asyncio.get_running_loop().create_task(self._follow())
+
+    def stop(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
 
     async def wait_for(self, caller: str, position: int, timeout: float) -> bool:
         """True once the views include `position`; False if `timeout` passed first."""
@@ -83,3 +98,11 @@ class ViewsWaiter:
         while self._waiting:
             self._advance(await to_thread.run_sync(self.progress.position))
             await asyncio.sleep(POLL_EVERY)
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                self._advance(await to_thread.run_sync(self.progress.position))
+            except Exception:  # the database may be away a moment: the cache keeps its stamp
+                log.exception("could not read how far the views are")
+            await asyncio.sleep(FOLLOW_EVERY)

@@ -148,6 +148,11 @@ class SpacePage(BaseModel):
     next_cursor: int | None
 
 
+class FeedPage(BaseModel):
+    items: list[SpaceSummary]
+    next_cursor: str | None
+
+
 class Invitation(BaseModel):
     space_id: UUID
     title: str

@@ -117,6 +117,14 @@ class Settings(BaseSettings):
     hls_cache_url: str | None = Field(
         None, description="base URL of the HTTP cache (nginx, a CDN) in front of the HLS "
         "paths: the overflow Link points there (default: this server)")
+    read_cache_seconds: float = Field(
+        5.0, ge=0, le=60, description="how long an API process answers the listing, a Space "
+        "and a feed from memory while the views have not moved (listener counts may lag this "
+        "much); 0: off")
+    feed_reads: Literal["by-reader", "join"] = Field(
+        "by-reader", description="how a feed is read: by-reader (from the followed hosts for "
+        "most readers, from the live Spaces for readers who follow hundreds) or join (always "
+        "from the followed hosts: the plain read-time join)")
     retention_days: float = Field(
         30.0, ge=0, description="recordings (and transcripts) of ended Spaces are kept this long"
     )

@@ -1,11 +1,18 @@
 """The follower feed: live and upcoming (scheduled) Spaces of the people you follow.
 
 The feed is a join at read time, so a host with a million followers going live
-is one row update, visible in every follower's feed at once.
+is one row update, visible in every follower's feed at once. How the join runs depends on
+the reader: from the hosts they follow to those hosts' Spaces when they follow a few
+(most people), and from the live (then upcoming) Spaces, newest first, to whether they
+follow each one's host when they follow many (a reader following 5,000 hosts meets the
+first page within a few hundred Spaces instead of looking up 5,000 hosts). Pages are
+keyset-paged: a Space launching or ending between two pages never makes another one
+skipped or repeated.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from application.ports import Cursor, Views
@@ -37,12 +44,79 @@ class FeedProjection(Projection):
         )
 
 
-def feed(views: Views, follower_id: str, limit: int) -> list[dict[str, Any]]:
-    """Live Spaces first (newest first), then upcoming ones (soonest first)."""
-    return views.rows(
-        f"SELECT {SPACE_COLUMNS} FROM follows f JOIN spaces s ON s.host_id = f.followee_id "
-        "LEFT JOIN accounts a ON a.id = s.host_id WHERE f.follower_id = ? AND "
-        "(s.state = 'live' OR (s.state = 'created' AND s.scheduled_for IS NOT NULL)) "
-        "ORDER BY s.state = 'live' DESC, s.live_seq DESC, s.scheduled_for LIMIT ?",
-        (follower_id, limit),
-    )
+MANY_FOLLOWS = 300  # a reader who follows more: their feed walks the Spaces instead
+
+LIVE = "s.state = 'live'"
+UPCOMING = "s.state = 'created' AND s.scheduled_for IS NOT NULL"
+FOLLOWED = "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = s.host_id)"
+
+
+@dataclass(frozen=True)
+class FeedCursor:
+    """Where a feed page ended: after a live Space (its launch order) or an upcoming one."""
+
+    live_seq: int | None = None
+    scheduled_for: str | None = None
+    space_id: str | None = None
+
+    def encode(self) -> str:
+        if self.live_seq is not None:
+            return f"live.{self.live_seq}"
+        return f"upcoming.{self.scheduled_for}.{self.space_id}"
+
+    @classmethod
+    def decode(cls, raw: str) -> FeedCursor:
+        """Raises ValueError for anything `encode` does not make."""
+        kind, _, rest = raw.partition(".")
+        if kind == "live" and rest.isdigit():
+            return cls(live_seq=int(rest))
+        when, _, space_id = rest.rpartition(".")
+        if kind == "upcoming" and when and space_id:
+            return cls(scheduled_for=when, space_id=space_id)
+        raise ValueError(raw)
+
+    @classmethod
+    def after(cls, row: dict[str, Any]) -> FeedCursor:
+        if row["state"] == "live":
+            return cls(live_seq=row["live_seq"])
+        return cls(scheduled_for=row["scheduled_for"], space_id=row["id"])
+
+
+def feed(views: Views, follower_id: str, limit: int, after: FeedCursor | None = None,
+         plain: bool = False) -> list[dict[str, Any]]:
+    """Live Spaces first (newest first), then upcoming ones (soonest first), after `after`.
+    `plain`: always from the followed hosts (the plain read-time join)."""
+    walk = not plain and _follows_many(views, follower_id)
+    rows: list[dict[str, Any]] = []
+    if after is None or after.live_seq is not None:
+        seq = after.live_seq if after else None
+        rows = views.rows(
+            _select(walk, LIVE + ("" if seq is None else " AND s.live_seq < ?"),
+                    "s.live_seq DESC"),
+            (follower_id, *(() if seq is None else (seq,)), limit))
+    if len(rows) < limit:
+        upcoming = after if after is not None and after.live_seq is None else None
+        rows += views.rows(
+            _select(walk, UPCOMING + ("" if upcoming is None else
+                                      " AND (s.scheduled_for, s.id) > (?, ?)"),
+                    "s.scheduled_for, s.id"),
+            (follower_id, *(() if upcoming is None else (upcoming.scheduled_for,
+                                                         upcoming.space_id)),
+             limit - len(rows)))
+    return rows
+
+
+def _follows_many(views: Views, follower_id: str) -> bool:
+    row = views.row(f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM follows WHERE follower_id = ? "
+                    f"LIMIT {MANY_FOLLOWS + 1}) AS firsts", (follower_id,))
+    return row is not None and row["n"] > MANY_FOLLOWS
+
+
+def _select(walk: bool, where: str, order: str) -> str:
+    if walk:
+        source, where = "spaces s", f"{FOLLOWED} AND {where}"
+    else:
+        source, where = "follows f JOIN spaces s ON s.host_id = f.followee_id", \
+            f"f.follower_id = ? AND {where}"
+    return (f"SELECT {SPACE_COLUMNS} FROM {source} LEFT JOIN accounts a ON a.id = s.host_id "
+            f"WHERE {where} ORDER BY {order} LIMIT ?")

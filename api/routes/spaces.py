@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Query, Response
 
 from api.commands import done, execute
 from api.deps import BIGINT, CaughtUp, CurrentUser, Host, OptionalCaller, SystemDep, parse_id
 from api.presenters import link, people, pin, space_summary, space_view, speakers
 from api.problems import Problem
-from api.schemas import Done, NewSpace, Reaction, SpaceChanges, SpaceCreated, SpacePage, SpaceView
-from api.visibility import is_moderator, visible_space
-from projections.feed import feed
+from api.schemas import Done, FeedPage, NewSpace, Reaction, SpaceChanges, SpaceCreated, SpacePage, SpaceView
+from api.visibility import is_moderator, readable_space, space_row
+from projections.feed import FeedCursor, feed
 from projections.inbox import open_invitees
 from projections.reminders import reminders_of
 from projections.spaces import SpaceQueries
+
+if TYPE_CHECKING:
+    from api.bootstrap import System
+    from domain.space import Space
+    from infrastructure.tokens import Caller
 
 router = APIRouter(prefix="/v1/spaces", tags=["spaces"])
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -50,17 +56,31 @@ async def switch(space_id: str, body: SpaceChanges, caller: Host, system: System
 
 
 @router.get("", response_model=SpacePage, dependencies=[CaughtUp])
-def listing(system: SystemDep, limit: Limit = 20,
-            cursor: Annotated[int | None, Query(ge=0, le=BIGINT)] = None) -> SpacePage:
+async def listing(system: SystemDep, limit: Limit = 20,
+                  cursor: Annotated[int | None, Query(ge=0, le=BIGINT)] = None) -> Response:
     """Live Spaces, newest first. Pass `next_cursor` back as `cursor` for the next page."""
-    rows = SpaceQueries(system.views).live(limit, cursor)
-    next_cursor = rows[-1]["live_seq"] if len(rows) == limit else None
-    return SpacePage(items=[space_summary(r) for r in rows], next_cursor=next_cursor)
+    def read() -> SpacePage:
+        rows = SpaceQueries(system.views).live(limit, cursor)
+        next_cursor = rows[-1]["live_seq"] if len(rows) == limit else None
+        return SpacePage(items=[space_summary(r) for r in rows], next_cursor=next_cursor)
+
+    assert system.read_cache is not None
+    return await system.read_cache.answer(("listing", limit, cursor), read)
 
 
 @router.get("/{space_id}", response_model=SpaceView, dependencies=[CaughtUp])
-def one(space_id: str, caller: OptionalCaller, system: SystemDep) -> SpaceView:
-    row = visible_space(system, space_id, caller)
+async def one(space_id: str, caller: OptionalCaller, system: SystemDep) -> Response:
+    """A Space with its stage, co-hosts and pinned link (and, for its moderators, the
+    speak requests and open invitations)."""
+    space = await to_thread.run_sync(readable_space, system, space_id, caller)
+    assert system.read_cache is not None
+    who = (caller.account_id, caller.roles) if caller else None
+    return await system.read_cache.answer(("space", str(space.id), who),
+                                          lambda: _space(space, caller, system))
+
+
+def _space(space: Space, caller: Caller | None, system: System) -> SpaceView:
+    row = space_row(system, space)
     space_id = row["id"]  # as the views spell it
     queries = SpaceQueries(system.views)
     cohosts = queries.cohosts(space_id)
@@ -97,8 +117,21 @@ def react(space_id: str, body: Reaction, caller: CurrentUser, system: SystemDep)
 feed_router = APIRouter(prefix="/v1", tags=["spaces"])
 
 
-@feed_router.get("/feed", response_model=SpacePage, dependencies=[CaughtUp])
-def my_feed(caller: CurrentUser, system: SystemDep, limit: Limit = 50) -> SpacePage:
-    """Live Spaces (newest first), then upcoming ones, of the people you follow."""
-    return SpacePage(items=[space_summary(r) for r in feed(system.views, str(caller), limit)],
-                     next_cursor=None)
+@feed_router.get("/feed", response_model=FeedPage, dependencies=[CaughtUp])
+async def my_feed(caller: CurrentUser, system: SystemDep, limit: Limit = 50,
+                  cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    """Live Spaces (newest first), then upcoming ones (soonest first), of the people you
+    follow. Pass `next_cursor` back as `cursor` for the next page."""
+    try:
+        after = FeedCursor.decode(cursor) if cursor is not None else None
+    except ValueError:
+        raise Problem(422, "That cursor is not one a feed page gave.") from None
+
+    def read() -> FeedPage:
+        rows = feed(system.views, str(caller), limit, after,
+                    plain=system.settings.feed_reads == "join")
+        next_cursor = FeedCursor.after(rows[-1]).encode() if len(rows) == limit else None
+        return FeedPage(items=[space_summary(r) for r in rows], next_cursor=next_cursor)
+
+    assert system.read_cache is not None
+    return await system.read_cache.answer(("feed", caller, limit, cursor), read)

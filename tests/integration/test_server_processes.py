@@ -1,6 +1,6 @@
 """The API spread over processes on PostgreSQL: `spaces serve --processes 2`, where either
 process may answer any request and each obeys what the other decided; and the views fed by
-a `spaces project` process of their own."""
+a `spaces project` process of their own (which the read cache follows)."""
 
 from __future__ import annotations
 
@@ -56,12 +56,15 @@ def test_a_projection_process_of_its_own_feeds_the_views_and_the_hash_chain(
         position = http.post(f"/v1/spaces/{space}/launch", headers=host.auth).json()["position"]
         listing = {"after": position}
         assert http.get("/v1/spaces", params=listing).status_code == 503  # nothing feeds them yet
+        assert http.get("/v1/spaces").json()["items"] == []  # and now that answer is kept
 
         worker = Worker("project", Settings(database_url=database_url, secret="test",
                                             data_dir=tmp_path / "worker"), tmp_path, "project")
         assert eventually(lambda: http.get("/v1/spaces", params=listing).status_code == 200, 60), \
             worker.output()
         assert [s["id"] for s in http.get("/v1/spaces", params=listing).json()["items"]] == [space]
+        # the kept answer went stale as the other process moved the views
+        assert [s["id"] for s in http.get("/v1/spaces").json()["items"]] == [space]
         auditor = {"Authorization": "Bearer " + spaces(
             "auditor-token", "ann", data_dir=server.data_dir, env=server.env).strip()}
         verdict = {}

@@ -191,6 +191,29 @@ def test_the_host_schedules_and_followers_see_the_upcoming_space(client):
                                 headers=fan.auth), 403)
 
 
+def test_the_feed_pages_by_its_cursor_live_then_upcoming_and_refuses_a_made_up_one(client):
+    host, fan = register(client, "host"), register(client, "fan")
+    client.put(f"/v1/accounts/{fan.id}/following/{host.id}", headers=fan.auth)
+    soon = datetime.now(timezone.utc) + timedelta(days=1)
+    made = []
+    for n in range(3):
+        space = client.post("/v1/spaces", json={"title": f"Show {n}"}, headers=host.auth).json()["id"]
+        if n == 2:
+            done = client.patch(f"/v1/spaces/{space}", json={"scheduled_for": soon.isoformat()},
+                                headers=host.auth).json()
+        else:
+            done = client.post(f"/v1/spaces/{space}/launch", headers=host.auth).json()
+        made.append(space)
+    first = client.get("/v1/feed", params={"limit": 2, "after": done["position"]},
+                       headers=fan.auth).json()
+    assert [s["id"] for s in first["items"]] == [made[1], made[0]]
+    second = client.get("/v1/feed", params={"limit": 2, "cursor": first["next_cursor"]},
+                        headers=fan.auth).json()
+    assert [s["id"] for s in second["items"]] == [made[2]] and second["next_cursor"] is None
+    for made_up in ("live.x", "soon", "upcoming.", "x" * 201):
+        assert_problem(client.get("/v1/feed", params={"cursor": made_up}, headers=fan.auth), 422)
+
+
 def test_a_scheduled_start_is_in_the_future_and_within_the_horizon(make_client):
     client = make_client(schedule_horizon_days=7)
     host = register(client, "host")

@@ -16,6 +16,7 @@ from projections.moderation import moderation_log
 from projections.runner import ProjectionRunner
 from projections.spaces import SpaceQueries
 from tests.extreme_events import check_every_projection_takes_every_event, scenarios
+from tests.feed_pages import check_feed_pages_hold_while_spaces_come_and_go
 from tests.projection_faults import check_a_stopped_projection_is_local_loud_and_recoverable
 
 
@@ -229,3 +230,8 @@ def test_every_projection_takes_every_event_with_extreme_values_on_sqlite(values
         check_every_projection_takes_every_event(views, values)
     finally:
         views.close()
+
+
+def test_feed_pages_of_a_reader_who_follows_many_match_the_join_and_hold_while_spaces_move(
+        app, views, runner, monkeypatch):
+    check_feed_pages_hold_while_spaces_come_and_go(app, views, runner.catch_up, monkeypatch)
