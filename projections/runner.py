@@ -167,7 +167,8 @@ class ProjectionRunner(WokenLoop):
             for statement in signals.SCHEMA:
                 cursor.execute(statement)
             for projection in self.projections:
-                for statement in projection.schema:
+                for statement in (*projection.schema,
+                                  *projection.dialect_schema.get(self.views.dialect, ())):
                     cursor.execute(statement)
             self.faults.forget(cursor, self.projections)
 
