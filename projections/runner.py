@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from application.background import WokenLoop
-from projections import presence, signals
+from projections import presence, roster, signals
 from projections.accounts import AccountsProjection
 from projections.analytics import AnalyticsProjection
 from projections.base import Projection
@@ -163,7 +163,9 @@ class ProjectionRunner(WokenLoop):
         with self.views.transaction() as cursor:
             cursor.execute(POSITIONS_SCHEMA)
             cursor.execute(FAULTS_SCHEMA)
-            cursor.execute(presence.SCHEMA)  # inputs of the views that rebuilds leave alone
+            # inputs of the views that rebuilds leave alone
+            for statement in (presence.SCHEMA, *roster.SCHEMA):
+                cursor.execute(statement)
             for statement in signals.SCHEMA:
                 cursor.execute(statement)
             for projection in self.projections:
