@@ -148,6 +148,12 @@ class SpacePage(BaseModel):
     next_cursor: int | None
 
 
+# Search words: no control characters, not only spaces (documented for clients and
+# schemathesis, and checked with the same expression: api/routes/spaces.py).
+NO_CONTROL = r"\x00-\x1f\x7f-\x9f\ufeff"
+WORDS_PATTERN = rf"^[^{NO_CONTROL}]*[^\s{NO_CONTROL}][^{NO_CONTROL}]*$"
+
+
 class Listener(BaseModel):
     id: UUID
     handle: str | None

@@ -11,7 +11,7 @@ from typing import Any
 from application.ports import Cursor, Views
 from domain.people import Follow
 from projections.base import Projection, handles, text
-from projections.spaces import SPACE_COLUMNS
+from projections.spaces import LIVE_OR_UPCOMING, SPACE_COLUMNS
 
 
 class FeedProjection(Projection):
@@ -41,8 +41,7 @@ def feed(views: Views, follower_id: str, limit: int) -> list[dict[str, Any]]:
     """Live Spaces first (newest first), then upcoming ones (soonest first)."""
     return views.rows(
         f"SELECT {SPACE_COLUMNS} FROM follows f JOIN spaces s ON s.host_id = f.followee_id "
-        "LEFT JOIN accounts a ON a.id = s.host_id WHERE f.follower_id = ? AND "
-        "(s.state = 'live' OR (s.state = 'created' AND s.scheduled_for IS NOT NULL)) "
+        f"LEFT JOIN accounts a ON a.id = s.host_id WHERE f.follower_id = ? AND {LIVE_OR_UPCOMING} "
         "ORDER BY s.state = 'live' DESC, s.live_seq DESC, s.scheduled_for LIMIT ?",
         (follower_id, limit),
     )

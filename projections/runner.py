@@ -25,6 +25,7 @@ from projections.inbox import InboxProjection
 from projections.moderation import ModerationProjection
 from projections.notifications import NotificationsProjection
 from projections.reminders import RemindersProjection
+from projections.search import SearchProjection
 from projections.spaces import SpacesProjection
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def all_projections() -> list[Projection]:
     return [
         AccountsProjection(), SpacesProjection(), FeedProjection(),
         InboxProjection(), ModerationProjection(), RemindersProjection(),
-        NotificationsProjection(), AnalyticsProjection(),
+        NotificationsProjection(), AnalyticsProjection(), SearchProjection(),
     ]
 
 
