@@ -34,6 +34,7 @@ from api.routes import (
     pages,
     pin,
     reminders,
+    roster,
     spaces,
     stage,
     stream,
@@ -106,7 +107,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     # routes (their reads, commands, reactions, stream and audio) come first.
     if role == "api":
         routers = [spaces.router, spaces.feed_router, stage.router, moderation.router,
-                   cohosts.router, pin.router, reminders.router, audio.router,
+                   cohosts.router, pin.router, reminders.router, roster.router, audio.router,
                    audio.recording_router, analytics.router, stream.router, transcript.router,
                    accounts.router, notifications.router, audit.router, webhooks.router,
                    fleet.router, hls.router]

@@ -48,7 +48,7 @@ from infrastructure.views import ViewDatabase
 from infrastructure.webhook_dispatcher import WebhookDispatcher
 from infrastructure.webhooks import Webhooks
 from projections.fanout import Notifier
-from projections.presence import PresenceWriter
+from projections.presence import PresenceWriter, forget_node, forget_space
 from projections.runner import PolledProgress, ProjectionRunner
 
 if TYPE_CHECKING:
@@ -295,6 +295,7 @@ def _fleet(system: System, token: str) -> MediaGateway:
             log.info("Space %s moved media nodes but says: %s", space_id, error)
 
     def lost(space_id: str, node_id: str, was_origin: bool) -> None:
+        forget_node(system.views, space_id, node_id)
         live.publish(space_id, "reconnect", {"node": node_id, "origin": was_origin})
 
     def forget_ended(notifications: list[Any]) -> None:
@@ -318,17 +319,25 @@ def _heartbeat(system: System, node: MediaNode) -> Background:
 
 def _media_node(system: System) -> MediaNode:
     """The media node of this process, reporting who listens, captions and who is talking
-    to the views and the live events."""
+    to the views and the live events; who listened to a Space is forgotten when it ends."""
     s = system.settings
     from media import ice
     from media.node import MediaNode
     from media.speech import engine_factory
 
     presence, live = PresenceWriter(system.views, s.node_id), system.live
+    presence.start_afresh()
 
-    def on_presence(space_id: str, listeners: int, change: str, user_id: str | None) -> None:
-        live.publish(space_id, "presence", {"listeners": presence.record(space_id, listeners),
-                                            "change": change, "user_id": user_id})
+    def on_presence(space_id: str, listeners: int, change: str, user_id: str | None,
+                    session_id: str) -> None:
+        total = presence.record(space_id, listeners, change, session_id, user_id)
+        live.publish(space_id, "presence", {"listeners": total, "change": change,
+                                            "user_id": user_id})
+
+    def forget_ended(notifications: list[Any]) -> None:
+        for notification in notifications:
+            if notification.topic == Space.SpaceEnded.TOPIC:
+                forget_space(system.views, str(notification.originator_id))
 
     def on_caption(space_id: str, line: dict[str, Any]) -> None:
         if line["final"]:
@@ -347,6 +356,7 @@ def _media_node(system: System) -> MediaNode:
                      on_talking=lambda space_id, talking: live.publish(
                          space_id, "talking", {"speakers": talking}),
                      internal_token=system.tokens.issue(s.node_id, INTERNAL))
+    system.store_feed.subscribe(forget_ended)
     return node
 
 

@@ -153,6 +153,29 @@ class FeedPage(BaseModel):
     next_cursor: str | None
 
 
+# Search words: no control characters, not only spaces (documented for clients and
+# schemathesis, and checked with the same expression: api/routes/spaces.py).
+NO_CONTROL = r"\x00-\x1f\x7f-\x9f\ufeff"
+WORDS_PATTERN = rf"^[^{NO_CONTROL}]*[^\s{NO_CONTROL}][^{NO_CONTROL}]*$"
+
+
+class Listener(BaseModel):
+    id: UUID
+    handle: str | None
+    joined_at: datetime = Field(description="when they began listening (the latest, if more than once)")
+
+
+class Roster(BaseModel):
+    listener_count: int = Field(description="everyone listening now, on every media node, "
+                                "with an account or without")
+    handles: list[str] = Field(description="the handles of the few who began listening last "
+                               "(up to 3): what everyone may see")
+    items: list[Listener] | None = Field(None, description="to the host and co-hosts only: "
+                                         "everyone listening with an account, newest first")
+    next_cursor: str | None = Field(None, description="pass back as `cursor` for the next page "
+                                    "of `items`")
+
+
 class Invitation(BaseModel):
     space_id: UUID
     title: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 
 class Cursor(Protocol):
@@ -21,8 +21,14 @@ class Cursor(Protocol):
     def fetchone(self) -> Any: ...
 
 
+Dialect = Literal["sqlite", "postgresql"]
+
+
 class Views(Protocol):
-    """The read-model database: SQLite in the embedded default, PostgreSQL otherwise."""
+    """The read-model database: SQLite in the embedded default, PostgreSQL otherwise.
+    SQL is written once for both, except where `dialect` picks (full-text search)."""
+
+    dialect: Dialect
 
     def transaction(self) -> AbstractContextManager[Any]: ...
 

@@ -20,6 +20,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from application.ports import Dialect
+
 VIEWS_LOCK = 0x5350_4143  # "SPAC": held shared by view writers, exclusively by a rebuild
 
 
@@ -45,6 +47,8 @@ class TranslatingCursor:
 
 
 class PostgresViewDatabase:
+    dialect: Dialect = "postgresql"
+
     def __init__(self, database_url: str, pool_size: int = 10):
         self.url = database_url
         self._local = threading.local()

@@ -15,8 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from application.ports import Dialect
+
 
 class ViewDatabase:
+    dialect: Dialect = "sqlite"
+
     def __init__(self, path: str | None):
         """`path=None`: views that are not kept (a temporary file, removed on close; unlike
         SQLite's shared in-memory databases, it lets readers wait for writers)."""

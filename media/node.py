@@ -52,7 +52,8 @@ class MediaNode:
         self.fanout = fanout
         self.recordings = recordings
         self.segment_seconds = segment_seconds
-        self.on_presence = on_presence  # (space_id, listener_count, "joined"/"left", user_id)
+        # (space_id, listener_count, "joined"/"left", user_id, session_id)
+        self.on_presence = on_presence
         self.stalled_after = stalled_after
         self.speech = speech or engine_factory(None, None)
         self.transcription_slots = threading.Semaphore(transcription_slots)

@@ -29,7 +29,8 @@ from media.speech import SpeechEngine
 from media.transcriber import SpeakerTranscriber
 from media.upstream import Upstream
 
-Presence = Callable[[str, int, str, str | None], None]  # (space_id, listeners, "joined"/"left", user)
+# (space_id, listeners, "joined"/"left", user, session)
+Presence = Callable[[str, int, str, str | None, str], None]
 Talking = Callable[[str, list[str]], None]  # (space_id, speakers heard now)
 Caption = Callable[[str, dict[str, Any]], None]  # (space_id, caption line), on the event loop
 
@@ -137,7 +138,7 @@ class Room:
         self.mix.listeners.add(session.track)
         self.sessions[session.id] = session
         if session.role == "listener":
-            self._presence("joined", session.user_id)
+            self._presence("joined", session)
 
     def replace(self, old: Session, new: Session) -> None:
         """A listener's session on a new connection: the mix goes to its new track; presence
@@ -156,7 +157,7 @@ class Room:
             self.mix.listeners.discard(session.track)
             session.track.end()
             if session.role == "listener":
-                self._presence("left", session.user_id)
+                self._presence("left", session)
         elif session.user_id and not any(
                 s.user_id == session.user_id and s.role == "speaker" for s in self.sessions.values()):
             self.mix.speakers.pop(session.user_id, None)
@@ -240,6 +241,6 @@ class Room:
             self.mix.hls.caption(max(line["start"] - shift, 0.0), max(line["end"] - shift, 0.0),
                                  line["text"])
 
-    def _presence(self, change: str, user_id: str | None) -> None:
+    def _presence(self, change: str, session: Session) -> None:
         if self.on_presence:
-            self.on_presence(self.space_id, self.listeners(), change, user_id)
+            self.on_presence(self.space_id, self.listeners(), change, session.user_id, session.id)

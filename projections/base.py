@@ -25,6 +25,9 @@ class Projection:
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
     schema: ClassVar[tuple[str, ...]]
+    # After `schema`, on that database only (Views.dialect): what SQLite and PostgreSQL
+    # spell differently, such as full-text search.
+    dialect_schema: ClassVar[dict[str, tuple[str, ...]]] = {}
     handlers: ClassVar[dict[type, Handler]]
 
     def __init_subclass__(cls) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from application.background import WokenLoop
-from projections import presence, signals
+from projections import presence, roster, signals
 from projections.accounts import AccountsProjection
 from projections.analytics import AnalyticsProjection
 from projections.base import Projection
@@ -25,6 +25,7 @@ from projections.inbox import InboxProjection
 from projections.moderation import ModerationProjection
 from projections.notifications import NotificationsProjection
 from projections.reminders import RemindersProjection
+from projections.search import SearchProjection
 from projections.spaces import SpacesProjection
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def all_projections() -> list[Projection]:
     return [
         AccountsProjection(), SpacesProjection(), FeedProjection(),
         InboxProjection(), ModerationProjection(), RemindersProjection(),
-        NotificationsProjection(), AnalyticsProjection(),
+        NotificationsProjection(), AnalyticsProjection(), SearchProjection(),
     ]
 
 
@@ -163,11 +164,14 @@ class ProjectionRunner(WokenLoop):
         with self.views.transaction() as cursor:
             cursor.execute(POSITIONS_SCHEMA)
             cursor.execute(FAULTS_SCHEMA)
-            cursor.execute(presence.SCHEMA)  # inputs of the views that rebuilds leave alone
+            # inputs of the views that rebuilds leave alone
+            for statement in (presence.SCHEMA, *roster.SCHEMA):
+                cursor.execute(statement)
             for statement in signals.SCHEMA:
                 cursor.execute(statement)
             for projection in self.projections:
-                for statement in projection.schema:
+                for statement in (*projection.schema,
+                                  *projection.dialect_schema.get(self.views.dialect, ())):
                     cursor.execute(statement)
             self.faults.forget(cursor, self.projections)
 

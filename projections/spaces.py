@@ -23,6 +23,8 @@ SPACE_COLUMNS = (
     f"s.live_seq, {LISTENER_COUNT}, "
     "(SELECT COUNT(*) FROM stage st WHERE st.space_id = s.id) AS speaker_count"
 )
+# What the feed, the search and a host's listing show: upcoming means scheduled, not launched.
+LIVE_OR_UPCOMING = "(s.state = 'live' OR (s.state = 'created' AND s.scheduled_for IS NOT NULL))"
 
 
 class SpacesProjection(Projection):
@@ -219,4 +221,13 @@ class SpaceQueries:
             f"SELECT {SPACE_COLUMNS} FROM spaces s LEFT JOIN accounts a ON a.id = s.host_id "
             f"WHERE s.state = 'live'{after} ORDER BY s.live_seq DESC LIMIT ?",
             (*(() if before is None else (before,)), limit),
+        )
+
+    def by_host(self, host_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        """The host's live Spaces (newest first), then their upcoming ones (soonest first)."""
+        return self.views.rows(
+            f"SELECT {SPACE_COLUMNS} FROM spaces s LEFT JOIN accounts a ON a.id = s.host_id "
+            f"WHERE s.host_id = ? AND {LIVE_OR_UPCOMING} "
+            "ORDER BY s.state = 'live' DESC, s.live_seq DESC, s.scheduled_for, s.id LIMIT ? OFFSET ?",
+            (host_id, limit, offset),
         )

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
 
 from anyio import to_thread
 from fastapi import APIRouter, Query, Response
+from pydantic import AfterValidator
 
 from api.commands import done, execute
 from api.deps import BIGINT, CaughtUp, CurrentUser, Host, OptionalCaller, SystemDep, parse_id
 from api.presenters import link, people, pin, space_summary, space_view, speakers
 from api.problems import Problem
-from api.schemas import Done, FeedPage, NewSpace, Reaction, SpaceChanges, SpaceCreated, SpacePage, SpaceView
+from api.schemas import (
+    WORDS_PATTERN,
+    Done,
+    FeedPage,
+    NewSpace,
+    Reaction,
+    SpaceChanges,
+    SpaceCreated,
+    SpacePage,
+    SpaceView,
+)
 from api.visibility import is_moderator, readable_space, space_row
 from projections.feed import FeedCursor, feed
 from projections.inbox import open_invitees
 from projections.reminders import reminders_of
+from projections.search import search
 from projections.spaces import SpaceQueries
 
 if TYPE_CHECKING:
@@ -25,6 +39,7 @@ if TYPE_CHECKING:
 
 router = APIRouter(prefix="/v1/spaces", tags=["spaces"])
 Limit = Annotated[int, Query(ge=1, le=100)]
+MAX_WORDS = 200
 
 
 @router.post("", status_code=201, response_model=SpaceCreated)
@@ -55,17 +70,43 @@ async def switch(space_id: str, body: SpaceChanges, caller: Host, system: System
                       scheduled_for=body.scheduled_for)
 
 
+def _words(words: str | None) -> str | None:
+    if words is not None and not re.fullmatch(WORDS_PATTERN, words):
+        raise ValueError("search words have no control characters and are not only spaces")
+    return words
+
+
+Words = Annotated[str | None, Query(
+    min_length=1, max_length=MAX_WORDS, json_schema_extra={"pattern": WORDS_PATTERN},
+    description='words in the title or the host\'s handle: "a phrase", `or`, `-left out`'),
+    AfterValidator(_words)]
+
+
 @router.get("", response_model=SpacePage, dependencies=[CaughtUp])
 async def listing(system: SystemDep, limit: Limit = 20,
-                  cursor: Annotated[int | None, Query(ge=0, le=BIGINT)] = None) -> Response:
-    """Live Spaces, newest first. Pass `next_cursor` back as `cursor` for the next page."""
+                  cursor: Annotated[int | None, Query(ge=0, le=BIGINT)] = None, q: Words = None,
+                  host_id: Annotated[UUID | None, Query(description="only this host's")] = None,
+                  ) -> Response:
+    """Live Spaces, newest first. With `q`, live and upcoming Spaces that have the words,
+    the best match first; with `host_id`, that host's live Spaces (newest first), then
+    upcoming ones (soonest first). Pass `next_cursor` back as `cursor` for the next page."""
+    host = str(host_id) if host_id else None
+    offset = cursor or 0  # with `q` or `host_id`, the cursor counts what the pages before showed
+
     def read() -> SpacePage:
-        rows = SpaceQueries(system.views).live(limit, cursor)
-        next_cursor = rows[-1]["live_seq"] if len(rows) == limit else None
-        return SpacePage(items=[space_summary(r) for r in rows], next_cursor=next_cursor)
+        if q is not None:
+            rows = search(system.views, q, host, limit, offset)
+        elif host is not None:
+            rows = SpaceQueries(system.views).by_host(host, limit, offset)
+        else:
+            rows = SpaceQueries(system.views).live(limit, cursor)
+            next_cursor = rows[-1]["live_seq"] if len(rows) == limit else None
+            return SpacePage(items=[space_summary(r) for r in rows], next_cursor=next_cursor)
+        return SpacePage(items=[space_summary(r) for r in rows],
+                         next_cursor=offset + limit if len(rows) == limit else None)
 
     assert system.read_cache is not None
-    return await system.read_cache.answer(("listing", limit, cursor), read)
+    return await system.read_cache.answer(("listing", limit, cursor, q, host), read)
 
 
 @router.get("/{space_id}", response_model=SpaceView, dependencies=[CaughtUp])
