@@ -46,7 +46,9 @@ class Views(Protocol):
 
     def exclusive(self) -> AbstractContextManager[None]: ...
 
-    def rows(self, sql: str, params: Sequence[Any] = ...) -> list[dict[str, Any]]: ...
+    def rows(self, sql: str, params: Sequence[Any] = ..., prepare: bool = ...) -> list[dict[str, Any]]:
+        """`prepare`: planned once per connection where the database can (a hot read whose
+        parameters all take their types from the statement)."""
 
     def row(self, sql: str, params: Sequence[Any] = ...) -> dict[str, Any] | None: ...
 

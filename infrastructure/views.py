@@ -89,7 +89,7 @@ class ViewDatabase:
         if self._temporary is not None:
             self._temporary.cleanup()
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Sequence[Any] = (), prepare: bool = False) -> list[dict[str, Any]]:
         return [dict(row) for row in self._connection.execute(sql, params).fetchall()]
 
     def row(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:

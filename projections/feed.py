@@ -12,6 +12,8 @@ skipped or repeated.
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,31 +87,47 @@ class FeedCursor:
 def feed(views: Views, follower_id: str, limit: int, after: FeedCursor | None = None,
          plain: bool = False) -> list[dict[str, Any]]:
     """Live Spaces first (newest first), then upcoming ones (soonest first), after `after`.
-    `plain`: always from the followed hosts (the plain read-time join)."""
+    `plain`: always from the followed hosts (the plain read-time join). One statement: the
+    page's live part and its upcoming part, each limited, put in order here."""
     walk = not plain and _follows_many(views, follower_id)
-    rows: list[dict[str, Any]] = []
+    parts: list[tuple[str, tuple[Any, ...]]] = []
     if after is None or after.live_seq is not None:
         seq = after.live_seq if after else None
-        rows = views.rows(
-            _select(walk, LIVE + ("" if seq is None else " AND s.live_seq < ?"),
-                    "s.live_seq DESC"),
-            (follower_id, *(() if seq is None else (seq,)), limit))
-    if len(rows) < limit:
-        upcoming = after if after is not None and after.live_seq is None else None
-        rows += views.rows(
-            _select(walk, UPCOMING + ("" if upcoming is None else
-                                      " AND (s.scheduled_for, s.id) > (?, ?)"),
-                    "s.scheduled_for, s.id"),
-            (follower_id, *(() if upcoming is None else (upcoming.scheduled_for,
-                                                         upcoming.space_id)),
-             limit - len(rows)))
-    return rows
+        parts.append((_select(walk, LIVE + ("" if seq is None else " AND s.live_seq < ?"),
+                              "s.live_seq DESC"),
+                      (follower_id, *(() if seq is None else (seq,)), limit)))
+    upcoming = after if after is not None and after.live_seq is None else None
+    parts.append((_select(walk, UPCOMING + ("" if upcoming is None else
+                                            " AND (s.scheduled_for, s.id) > (?, ?)"),
+                          "s.scheduled_for, s.id"),
+                  (follower_id, *(() if upcoming is None else (upcoming.scheduled_for,
+                                                               upcoming.space_id)), limit)))
+    rows = views.rows(" UNION ALL ".join(f"SELECT * FROM ({sql}) AS part{n}"
+                                         for n, (sql, _) in enumerate(parts)),
+                      tuple(p for _, params in parts for p in params), prepare=True)
+    rows.sort(key=lambda r: (0, -r["live_seq"], "") if r["state"] == "live"
+              else (1, r["scheduled_for"], r["id"]))
+    return rows[:limit]
+
+
+_many: OrderedDict[tuple[int, str], tuple[bool, float]] = OrderedDict()
+MANY_KEPT, MANY_SECONDS = 100_000, 60.0
 
 
 def _follows_many(views: Views, follower_id: str) -> bool:
-    row = views.row(f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM follows WHERE follower_id = ? "
-                    f"LIMIT {MANY_FOLLOWS + 1}) AS firsts", (follower_id,))
-    return row is not None and row["n"] > MANY_FOLLOWS
+    """Kept a while: it only chooses the plan (both give the same rows), so a reader who
+    just crossed MANY_FOLLOWS is answered right either way."""
+    key, now = (id(views), follower_id), time.monotonic()
+    kept = _many.get(key)
+    if kept is not None and kept[1] > now:
+        return kept[0]
+    (row,) = views.rows(f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM follows WHERE follower_id = ? "
+                        f"LIMIT {MANY_FOLLOWS + 1}) AS firsts", (follower_id,), prepare=True)
+    many = row["n"] > MANY_FOLLOWS
+    _many[key] = (many, now + MANY_SECONDS)
+    if len(_many) > MANY_KEPT:
+        _many.popitem(last=False)
+    return many
 
 
 def _select(walk: bool, where: str, order: str) -> str:

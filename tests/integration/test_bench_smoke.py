@@ -92,3 +92,19 @@ def test_the_loss_benchmark_compares_recovery_with_none(tmp_path):
     assert {(r["loss_pct"], r["recovery"]) for r in rows} == {(0, True), (0, False), (10, True), (10, False)}
     for row in rows:
         assert set(row) >= {"loss_pct", "recovery", "concealed_pct", "added_p50_ms"} and row["frames"] > 100
+
+
+def test_the_reads_benchmark_reads_every_row_both_ways(servers, tmp_path):
+    figures = tmp_path / "reads.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench/reads.py"), "--quick",
+                           "--json", str(figures)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines() if line.startswith(
+        ("feed", "heavy", "listing", "space"))]
+    assert len(rows) == 8, done.stdout  # four rows, the join and now
+    assert all(row[-1] == "0" for row in rows), done.stdout  # no errors
+    measured = json.loads(figures.read_text())
+    for key in ("feed_reads_per_s", "feed_p99_ms", "heavy_feed_p99_ms", "listing_reads_per_s",
+                "celebrity_visible_max_s", "rebuild_events_per_s", "workers_speedup"):
+        assert key in measured, measured
+    assert measured["celebrity_visible_max_s"] != float("inf")  # every sampled feed showed it
