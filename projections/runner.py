@@ -158,7 +158,13 @@ class ProjectionRunner(WokenLoop):
                     )
             self._create_tables()
             self._position = 0
-            return self.catch_up(progress)
+            done = self.catch_up(progress)
+            if self.views.dialect == "postgresql":  # plans need statistics of the new tables
+                with self.views.transaction() as cursor:
+                    for projection in self.projections:
+                        for table in projection.tables:
+                            cursor.execute(f"ANALYZE {table}")
+            return done
 
     def _create_tables(self) -> None:
         with self.views.transaction() as cursor:
