@@ -8,8 +8,9 @@ every account) launches: seconds until 1,000 sampled followers' feeds show it (t
 p50, max). Then the rebuild of every read model (events/s). Two projection workers against
 one (`workers_speedup`) is not measured yet: the key is there, null.
 
-Run: .venv/bin/python bench/reads.py                 (the issue's data set: made once, kept
-                                                     in the database `bench_reads`; ~10 min)
+Run: .venv/bin/python bench/reads.py                 (the issue's data set: made once (~5 min),
+                                                     kept in the database `bench_reads`; the
+                                                     rebuild of ~2.4M events takes ~15 min more)
      .venv/bin/python bench/reads.py --quick         (a 1/100 data set, in a fresh database)
      .venv/bin/python bench/reads.py --json FILE     (the figures, under the issue's keys)
 """
