@@ -46,6 +46,19 @@ class Views(Protocol):
 
     def exclusive(self) -> AbstractContextManager[None]: ...
 
+    builds_beside: bool
+    """Whether a rebuild can write new views beside the live ones and swap them in
+    (`beside`, `swap_in`); where it cannot, it replays into the views in place."""
+
+    def beside(self) -> AbstractContextManager[None]:
+        """This thread's transactions make and write tables beside the views (none at
+        first), which they find before the views' own; whatever is left there goes at the end."""
+
+    @staticmethod
+    def swap_in(cursor: Any, tables: Sequence[str]) -> None:
+        """In a transaction `beside`: the new tables replace the views' tables of those
+        names, and the rest made beside goes."""
+
     def rows(self, sql: str, params: Sequence[Any] = ..., prepare: bool = ...) -> list[dict[str, Any]]:
         """`prepare`: planned once per connection where the database can (a hot read whose
         parameters all take their types from the statement)."""

@@ -7,6 +7,10 @@ Locks: every view transaction takes a shared advisory lock; a rebuild takes it
 exclusively for its whole run, so workers pause while the views are replaced.
 `serialize(cursor, name)` makes writers of one kind (the in-process runners of
 several API processes) take turns.
+
+A rebuild writes its new views in the schema `spaces_rebuild` (`beside`): its
+transactions find the tables there first, so projections' SQL stays the same, while
+readers and workers go on with the live views until `swap_in` moves the new tables in.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from psycopg_pool import ConnectionPool
 from application.ports import Dialect
 
 VIEWS_LOCK = 0x5350_4143  # "SPAC": held shared by view writers, exclusively by a rebuild
+BESIDE = "spaces_rebuild"
 
 
 class TranslatingCursor:
@@ -66,6 +71,9 @@ class PostgresViewDatabase:
             cursor = psycopg.Cursor(connection)
             if not getattr(self._local, "exclusive", False):
                 cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", (VIEWS_LOCK,))
+            if getattr(self._local, "beside", False):
+                cursor.execute("SELECT set_config('search_path', %s || ', ' || "
+                               "current_setting('search_path'), true)", (BESIDE,))
             yield TranslatingCursor(cursor)
 
     @staticmethod
@@ -95,6 +103,30 @@ class PostgresViewDatabase:
             finally:
                 self._local.exclusive = False
                 connection.execute("SELECT pg_advisory_unlock(%s)", (VIEWS_LOCK,))
+
+    builds_beside = True
+
+    @contextmanager
+    def beside(self) -> Iterator[None]:
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA IF EXISTS {BESIDE} CASCADE")  # a rebuild that died
+            connection.execute(f"CREATE SCHEMA {BESIDE}")
+        self._local.beside = True
+        try:
+            yield
+        finally:
+            self._local.beside = False
+            with psycopg.connect(self.url, autocommit=True) as connection:
+                connection.execute(f"DROP SCHEMA IF EXISTS {BESIDE} CASCADE")
+
+    @staticmethod
+    def swap_in(cursor: TranslatingCursor, tables: Sequence[str]) -> None:
+        cursor.execute("SELECT (current_schemas(false))[2]")  # the views' own, after BESIDE
+        (live,) = cursor.fetchone()
+        for table in tables:
+            cursor.execute(f"DROP TABLE IF EXISTS {live}.{table}")
+            cursor.execute(f"ALTER TABLE {BESIDE}.{table} SET SCHEMA {live}")
+        cursor.execute(f"DROP SCHEMA {BESIDE} CASCADE")
 
     def rows(self, sql: str, params: Sequence[Any] = (), prepare: bool = False) -> list[dict[str, Any]]:
         # One statement, one round trip: without autocommit psycopg would send BEGIN first

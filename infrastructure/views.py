@@ -11,7 +11,7 @@ import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,15 @@ class ViewDatabase:
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         yield
+
+    builds_beside = False  # one writer at a time: a rebuild replays in place
+
+    def beside(self) -> AbstractContextManager[None]:
+        raise NotImplementedError("SQLite views are rebuilt in place.")
+
+    @staticmethod
+    def swap_in(cursor: sqlite3.Cursor, tables: Sequence[str]) -> None:
+        raise NotImplementedError("SQLite views are rebuilt in place.")
 
     def close(self) -> None:
         if self._temporary is not None:

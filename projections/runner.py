@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from application.ports import Views
     from application.spaces import SpacesApplication
 
+REBUILD_BATCH = 5_000  # events per transaction while rebuilding
+UPSERT_POSITIONS = ("INSERT INTO projection_positions (name, position) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET position = excluded.position")
 POSITIONS_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS projection_positions "
     "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
@@ -47,6 +50,8 @@ def all_projections() -> list[Projection]:
 
 
 class ProjectionRunner(WokenLoop):
+    app: SpacesApplication
+
     def __init__(
         self, app: SpacesApplication, views: Views, projections: Sequence[Projection] | None = None,
         batch_size: int = 500, poll_interval: float = 0.5,
@@ -57,6 +62,7 @@ class ProjectionRunner(WokenLoop):
         self.batch_size = batch_size
         self.faults = Faults(app, views)
         self.progress_listeners: list[Callable[[int], None]] = []  # told after every batch
+        self.serial = "projection-runner"  # runners of one name take turns
         self._caught_up = threading.Condition()
         self._position = 0
         self._create_tables()
@@ -101,7 +107,7 @@ class ProjectionRunner(WokenLoop):
         if not running:
             return [], self._position
         with self.views.transaction() as cursor:
-            self.views.serialize(cursor, "projection-runner")
+            self.views.serialize(cursor, self.serial)
             cursor.execute("SELECT name, position FROM projection_positions")
             positions = {row[0]: row[1] for row in cursor.fetchall()}
             start = min(positions.get(p.name, 0) for p in running)
@@ -120,11 +126,7 @@ class ProjectionRunner(WokenLoop):
                     reached[projection.name] = notification.id
                 self.faults.resume_on(event, cursor)
             if notifications:
-                cursor.executemany(
-                    "INSERT INTO projection_positions (name, position) VALUES (?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                    list(reached.items()),
-                )
+                cursor.executemany(UPSERT_POSITIONS, list(reached.items()))
         return notifications, notifications[-1].id if notifications else start
 
     # -- read-your-writes ------------------------------------------------------------------
@@ -145,9 +147,32 @@ class ProjectionRunner(WokenLoop):
     # -- rebuilding ------------------------------------------------------------------------
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Drops every view and replays the whole event store into it. Other writers of
-        the views (Kafka projection workers) wait until it is done; afterwards they skip
-        what the rebuild covered, because `projection_positions` says how far it got."""
+        """Replays the whole event store into new views; returns how many events it
+        replayed. On PostgreSQL the new views are written beside the live ones, which
+        readers and other writers go on using, and swapped in at the end in one
+        transaction, after the events stored meanwhile (other writers wait for that last
+        part only). Elsewhere the views are dropped and replayed in place, with other
+        writers waiting. Afterwards those writers skip what the rebuild covered, because
+        `projection_positions` says how far it got."""
+        if not self.views.builds_beside:
+            return self._rebuild_in_place(progress)
+        builder = ProjectionRunner(self.app, self.views, self.projections, REBUILD_BATCH)
+        builder.serial = "projection-rebuild"  # it writes other tables than the running ones
+        with self.views.beside():
+            with self.views.transaction() as cursor:
+                builder._create_views(cursor)
+            done = builder.catch_up(progress)
+            self._analyze()  # plans need statistics of the new tables
+            with self.views.exclusive():
+                done += builder.catch_up(progress and (lambda n: progress(done + n)))
+                with self.views.transaction() as cursor:
+                    cursor.execute("SELECT name, position FROM projection_positions")
+                    reached = cursor.fetchall()
+                    self.views.swap_in(cursor, [t for p in self.projections for t in p.tables])
+                    cursor.executemany(UPSERT_POSITIONS, reached)
+        return done
+
+    def _rebuild_in_place(self, progress: Callable[[int], None] | None) -> int:
         with self.views.exclusive():
             with self.views.transaction() as cursor:
                 for projection in self.projections:
@@ -158,28 +183,31 @@ class ProjectionRunner(WokenLoop):
                     )
             self._create_tables()
             self._position = 0
-            done = self.catch_up(progress)
-            if self.views.dialect == "postgresql":  # plans need statistics of the new tables
-                with self.views.transaction() as cursor:
-                    for projection in self.projections:
-                        for table in projection.tables:
-                            cursor.execute(f"ANALYZE {table}")
-            return done
+            return self.catch_up(progress)
+
+    def _analyze(self) -> None:
+        with self.views.transaction() as cursor:
+            for projection in self.projections:
+                for table in projection.tables:
+                    cursor.execute(f"ANALYZE {table}")
 
     def _create_tables(self) -> None:
         with self.views.transaction() as cursor:
-            cursor.execute(POSITIONS_SCHEMA)
             cursor.execute(FAULTS_SCHEMA)
             # inputs of the views that rebuilds leave alone
             for statement in (presence.SCHEMA, *roster.SCHEMA):
                 cursor.execute(statement)
             for statement in signals.SCHEMA:
                 cursor.execute(statement)
-            for projection in self.projections:
-                for statement in (*projection.schema,
-                                  *projection.dialect_schema.get(self.views.dialect, ())):
-                    cursor.execute(statement)
+            self._create_views(cursor)
             self.faults.forget(cursor, self.projections)
+
+    def _create_views(self, cursor: Any) -> None:
+        cursor.execute(POSITIONS_SCHEMA)
+        for projection in self.projections:
+            for statement in (*projection.schema,
+                              *projection.dialect_schema.get(self.views.dialect, ())):
+                cursor.execute(statement)
 
 
 def views_position(views: Views) -> int:
