@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from application.ports import Cursor
 from domain.people import Block, Follow
 from domain.space import Space
-from projections.base import Projection, handles, text
+from projections.base import Projection, handles, handles_in_bulk, insert_rows, text
 
 
 class Audience(Projection):
@@ -36,10 +36,13 @@ class Audience(Projection):
 
     @handles(Follow.Followed)
     def followed(self, event: Any, position: int, cursor: Cursor) -> None:
-        cursor.execute(
-            "INSERT INTO go_live_followers (host_id, follower_id, since) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            (text(event.followee_id), text(event.follower_id), position))
+        self.followed_many([(event, position)], cursor)
+
+    @handles_in_bulk(Follow.Followed)
+    def followed_many(self, events: list[tuple[Any, int]], cursor: Cursor) -> None:
+        insert_rows(cursor, "go_live_followers (host_id, follower_id, since)",
+                    [(text(e.followee_id), text(e.follower_id), p) for e, p in events],
+                    "ON CONFLICT DO NOTHING")
 
     @handles(Follow.Unfollowed)
     def unfollowed(self, event: Any, position: int, cursor: Cursor) -> None:

@@ -10,6 +10,9 @@ from uuid import UUID
 from application.ports import Cursor
 
 Handler = Callable[[Any, Any, int, Cursor], None]  # (self, event, position, cursor)
+# (self, [(event, position), ...] of one event class, in order, cursor)
+BulkHandler = Callable[[Any, list[tuple[Any, int]], Cursor], None]
+PARAMETERS_PER_INSERT = 50  # psycopg keeps how it parsed statements of up to 50 parameters
 
 
 def handles(*events: type) -> Callable[[Handler], Handler]:
@@ -21,6 +24,27 @@ def handles(*events: type) -> Callable[[Handler], Handler]:
     return mark
 
 
+def handles_in_bulk(*events: type) -> Callable[[BulkHandler], BulkHandler]:
+    """Marks a projection method as taking a run of these events at once (a rebuild or a
+    worker behind replays thousands of follows in a row); one statement for many rows."""
+    def mark(handler: BulkHandler) -> BulkHandler:
+        handler.bulk_events = events  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+def insert_rows(cursor: Cursor, into: str, rows: list[tuple[Any, ...]], then: str = "") -> None:
+    """`INSERT INTO {into} VALUES (...), (...) {then}`, as many rows to a statement as
+    make 50 parameters (statements of full chunks are all the same: planned once)."""
+    per_statement = max(1, PARAMETERS_PER_INSERT // len(rows[0])) if rows else 1
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start:start + per_statement]
+        one = "(" + ", ".join("?" * len(chunk[0])) + ")"
+        cursor.execute(f"INSERT INTO {into} VALUES {', '.join([one] * len(chunk))} {then}",
+                       [value for row in chunk for value in row])
+
+
 class Projection:
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
@@ -29,19 +53,33 @@ class Projection:
     # spell differently, such as full-text search.
     dialect_schema: ClassVar[dict[str, tuple[str, ...]]] = {}
     handlers: ClassVar[dict[type, Handler]]
+    bulk_handlers: ClassVar[dict[type, BulkHandler]]
 
     def __init_subclass__(cls) -> None:
-        cls.handlers = {
-            event_class: handler
-            for klass in reversed(cls.__mro__)  # a subclass keeps its bases' handlers
-            for handler in vars(klass).values()
-            for event_class in getattr(handler, "events", ())
-        }
+        methods = [handler for klass in reversed(cls.__mro__)  # a subclass keeps its bases'
+                   for handler in vars(klass).values()]
+        cls.handlers = {event_class: handler for handler in methods
+                        for event_class in getattr(handler, "events", ())}
+        cls.bulk_handlers = {event_class: handler for handler in methods
+                             for event_class in getattr(handler, "bulk_events", ())}
 
     def process(self, event: Any, position: int, cursor: Cursor) -> None:
         handler = self.handlers.get(type(event))
         if handler is not None:
             handler(self, event, position, cursor)
+
+    def process_run(self, events: list[tuple[Any, int]], cursor: Cursor) -> None:
+        """Events of one class, in order: at once if the projection takes them in bulk."""
+        bulk = self.bulk_handlers.get(type(events[0][0]))
+        if bulk is not None:
+            bulk(self, events, cursor)
+            return
+        for event, position in events:
+            self.process(event, position, cursor)
+
+    @classmethod
+    def takes(cls, event_class: type) -> bool:
+        return event_class in cls.handlers or event_class in cls.bulk_handlers
 
 
 def text(value: UUID | datetime | None) -> str | None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from application.ports import Cursor, Views
 from domain.people import Follow
-from projections.base import Projection, handles, text
+from projections.base import Projection, handles, handles_in_bulk, insert_rows, text
 from projections.spaces import SPACE_COLUMNS
 
 
@@ -33,10 +33,13 @@ class FeedProjection(Projection):
 
     @handles(Follow.Followed)
     def followed(self, event: Any, position: int, cursor: Cursor) -> None:
-        cursor.execute(
-            "INSERT INTO follows (follower_id, followee_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            (text(event.follower_id), text(event.followee_id)),
-        )
+        self.followed_many([(event, position)], cursor)
+
+    @handles_in_bulk(Follow.Followed)
+    def followed_many(self, events: list[tuple[Any, int]], cursor: Cursor) -> None:
+        insert_rows(cursor, "follows (follower_id, followee_id)",
+                    [(text(e.follower_id), text(e.followee_id)) for e, _ in events],
+                    "ON CONFLICT DO NOTHING")
 
     @handles(Follow.Unfollowed)
     def unfollowed(self, event: Any, position: int, cursor: Cursor) -> None:

@@ -57,10 +57,13 @@ class NotificationsProjection(Audience):
 
     @handles(Space.SpaceLaunched)
     def launched(self, event: Any, position: int, cursor: Cursor) -> None:
-        space_id = text(event.originator_id)
-        cursor.execute("SELECT host_id FROM notification_hosts WHERE space_id = ?", (space_id,))
-        (host_id,) = cursor.fetchone()
-        self._job(cursor, position, GO_LIVE, space_id, host_id, None, event)
+        # the host from the Space's row, in the statement: reading it first would stop the
+        # pipeline of a batch's statements at every launch
+        cursor.execute(
+            "INSERT INTO notification_jobs (position, kind, space_id, actor_id, recipient_id, "
+            "created_at) SELECT ?, ?, space_id, host_id, NULL, ? FROM notification_hosts "
+            "WHERE space_id = ? ON CONFLICT DO NOTHING",
+            (position, GO_LIVE, text(event.timestamp), text(event.originator_id)))
         cursor.executemany(
             "INSERT INTO notification_shards (position, shard, after) VALUES (?, ?, ?) "
             "ON CONFLICT DO NOTHING", [(position, k, f"{k:x}") for k in range(SHARDS)])
