@@ -29,8 +29,10 @@ function fill(item, person, kind) {
     item.toggleAttribute("data-muted", person.muted);
     $(".status", item).textContent = person.muted ? "muted" : talking ? "talking" : "mic on";
   }
-  $(".person", item).setAttribute("aria-label",
-    `@${person.handle}${person.id === me() ? " (you)" : ""}${role ? `, ${role}` : ""}${kind === "speaker" ? `, ${$(".status", item).textContent}` : ", listening"}`);
+  // Not the words of the page's own buttons ("Listen", "Mute"), so neither names the other.
+  const where = kind !== "speaker" ? "in the audience" : person.muted ? "on stage, mic off"
+    : room.talking.has(person.id) ? "on stage, speaking" : "on stage, mic on";
+  $(".person", item).setAttribute("aria-label", `@${person.handle}${person.id === me() ? " (you)" : ""}${role ? `, ${role}` : ""}, ${where}`);
 }
 
 export function patchStage() {
