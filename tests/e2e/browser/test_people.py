@@ -3,12 +3,20 @@ every page, and a host page that patches itself while its host types."""
 
 from __future__ import annotations
 
+import math
 import re
+import struct
+import wave
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser.conftest import ARTIFACTS
 from tests.e2e.browser.test_web import FAN_HZ, HOST_HZ, sign_up
+from tests.support import ROOT, Server
+from tests.tone_speech import WORDS
+
+TONE_ENGINE = {"SPACES_STT_ENGINE": "tests.tone_speech:ToneWords", "PYTHONPATH": str(ROOT)}
 
 NO_OVERFLOW = "() => document.documentElement.scrollWidth <= window.innerWidth"
 
@@ -54,8 +62,11 @@ def test_people_of_a_space_tapped_listed_and_patched(server, browsers):
     host.keyboard.type("https://example.org/no")
     fan.get_by_role("button", name="Unmute to speak").click()
     expect(host.locator("[data-speaker=fan]")).to_have_class("talking")
-    sign_up(guest, server.url, "guest")
-    guest.goto(link)
+    sign_up(guest, server.url, "guest")  # finds the Space with the home page's search box
+    guest.get_by_label("Search Spaces").fill("people")
+    guest.keyboard.press("Enter")
+    guest.locator("#results").get_by_role("link", name="People show").click()
+    expect(guest).to_have_url(link)
     guest.get_by_role("button", name="Listen").click()
     for page in (host, fan, guest):  # the roster updates on every page
         for handle in ("fan", "guest"):
@@ -103,3 +114,43 @@ def test_people_of_a_space_tapped_listed_and_patched(server, browsers):
     for page in (host, fan):
         expect(page.locator("#roster [data-listener=guest]")).to_have_count(0)
         expect(page.locator("#roster [data-listener=fan]")).to_be_visible()
+
+
+def spoken_words(path: Path, seconds: int = 60) -> Path:
+    """A microphone saying the tone engine's words one at a time, a pause after each: every
+    word is a caption line, and each pause a "talking" message."""
+    rate, frames, at = 48_000, [], 0
+    pitches = list(WORDS.values())
+    while at < seconds * rate:
+        hz = pitches[len(frames) % len(pitches)]
+        frames.append(b"".join(struct.pack("<h", int(0.4 * 32767 * math.sin(2 * math.pi * hz * i / rate)))
+                               for i in range(rate // 2)) + b"\0\0" * int(rate * 1.2))
+        at += int(rate * 1.7)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1), out.setsampwidth(2), out.setframerate(rate)
+        out.writeframes(b"".join(frames))
+    return path
+
+
+def test_the_host_types_while_captions_arrive(tmp_path, browsers):
+    server = Server(tmp_path / "data", TONE_ENGINE)
+    server.start()
+    try:
+        host = browsers(0, microphone=spoken_words(tmp_path / "words.wav")).new_page()
+        sign_up(host, server.url, "host")
+        host.get_by_label("Title").fill("Captioned")
+        host.get_by_label("Transcripts").check()
+        host.get_by_role("button", name="Create").click()
+        host.get_by_role("button", name="Launch").click()
+        host.get_by_role("button", name="Unmute to speak").click()
+        field = host.get_by_role("textbox", name="Title of the link")
+        field.click()
+        lines = host.locator("#captions li")
+        for typed, heard in (("Notes", 1), (" of the", 3), (" show", 4)):
+            host.keyboard.type(typed)
+            expect(lines.nth(heard - 1)).to_contain_text("@host: ", timeout=20_000)
+        expect(field).to_be_focused()
+        expect(field).to_have_value("Notes of the show")
+        expect(lines.first).to_contain_text(re.compile("alpha|bravo|charlie|delta|echo"))
+    finally:
+        server.stop()
