@@ -31,6 +31,7 @@ def tap(page: Page, where: str, handle: str):
 
 def test_people_of_a_space_tapped_listed_and_patched(server, browsers):
     server.start()
+    ARTIFACTS.mkdir(exist_ok=True)
     host = browsers(HOST_HZ).new_page()
     fan = browsers(FAN_HZ).new_page()
     guest = browsers(300.0).new_page()
@@ -65,6 +66,10 @@ def test_people_of_a_space_tapped_listed_and_patched(server, browsers):
     sign_up(guest, server.url, "guest")  # finds the Space with the home page's search box
     guest.get_by_label("Search Spaces").fill("people")
     guest.keyboard.press("Enter")
+    expect(guest.locator("#results")).to_contain_text("People show")
+    guest.set_viewport_size({"width": 360, "height": 780})
+    assert guest.evaluate(NO_OVERFLOW), "the home page is wider than 360 px"
+    guest.screenshot(path=str(ARTIFACTS / "home-phone.png"), full_page=True)
     guest.locator("#results").get_by_role("link", name="People show").click()
     expect(guest).to_have_url(link)
     guest.get_by_role("button", name="Listen").click()
@@ -84,7 +89,7 @@ def test_people_of_a_space_tapped_listed_and_patched(server, browsers):
     expect(guest.locator("#pin a")).to_have_attribute("href", "https://example.org/notes")
     expect(guest.locator("#pin")).to_contain_text("Show notes")
 
-    ARTIFACTS.mkdir(exist_ok=True)
+    host.evaluate("() => document.activeElement.blur()")
     for width, name in ((1280, "people-desktop.png"), (360, "people-phone.png")):
         host.set_viewport_size({"width": width, "height": 800})
         host.evaluate("() => window.scrollTo(0, 0)")
