@@ -42,6 +42,7 @@ async function spacePage(id) {
   build(app);
   patchView();
   changes.addEventListener("audio", patchMine);
+  changes.addEventListener("acted", refreshView);
   refreshRoster();
   const stream = follow(id, {
     snapshot: (data) => { room.invited = !!data.invited; refreshView(); refreshRoster(); },

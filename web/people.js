@@ -2,7 +2,7 @@
 // opens on a person with what the viewer may do to them.
 import { $, avatar, h, patchList, say, setAvatar } from "./dom.js";
 import { api } from "./transport.js";
-import { actionsFor, me, room, roleOf } from "./state.js";
+import { actionsFor, changed, me, room, roleOf } from "./state.js";
 
 function tile(person, kind) {
   const item = h("li", {},
@@ -125,6 +125,7 @@ async function take(action, person) {
     if (action.reason) body = { user_id: id, reason: reason || null };
     await api(action.path, { method: action.method, body });
     $("#person").close();
+    changed("acted");  // some acts (an invitation) reach only the person's stream, not this one
     if (action.label === "Report") say(`Thanks: @${person.handle} is reported.`);
   } catch (error) {
     notice.textContent = error.message;

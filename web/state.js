@@ -35,6 +35,8 @@ export function actionsFor(person) {
   if (moderates && speaker) {
     if (!speaker.muted) actions.push({ label: "Mute", method: "POST", path: `${space}/speakers/${id}/mute` });
     actions.push({ label: "Take off the stage", method: "DELETE", path: `${space}/speakers/${id}` });
+  } else if (moderates && (v.speak_requests || []).some((p) => p.id === id)) {
+    actions.push({ label: "Let them speak", method: "PUT", path: `${space}/speakers/${id}` });
   } else if (moderates && v.state === "live") {
     const invited = (v.open_invitations || []).includes(id);
     actions.push(invited ? { label: "Invited to speak", disabled: true }

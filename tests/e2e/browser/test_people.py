@@ -96,6 +96,9 @@ def test_people_of_a_space_tapped_listed_and_patched(server, browsers):
         assert host.evaluate(NO_OVERFLOW), f"the page is wider than {width} px"
         expect(host.locator("main")).not_to_contain_text("null")
         host.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    tap(host, "listener", "guest")  # at phone width, a sheet at the bottom of the screen
+    host.screenshot(path=str(ARTIFACTS / "person-phone.png"))
+    host.keyboard.press("Escape")
     host.set_viewport_size({"width": 1280, "height": 800})
 
     # with the keyboard alone: a person opens with Enter, Escape closes them, focus comes back
