@@ -23,15 +23,15 @@ function fill(item, person, kind) {
   badge.hidden = !role;
   badge.textContent = role || "";
   if (role) badge.dataset.role = role; else delete badge.dataset.role;
+  const talking = kind === "speaker" && !person.muted && room.talking.has(person.id);
   if (kind === "speaker") {
-    const talking = !person.muted && room.talking.has(person.id);
     item.className = talking ? "talking" : "";  // the only class: tests look for exactly it
     item.toggleAttribute("data-muted", person.muted);
     $(".status", item).textContent = person.muted ? "muted" : talking ? "talking" : "mic on";
   }
   // Not the words of the page's own buttons ("Listen", "Mute"), so neither names the other.
   const where = kind !== "speaker" ? "in the audience" : person.muted ? "on stage, mic off"
-    : room.talking.has(person.id) ? "on stage, speaking" : "on stage, mic on";
+    : talking ? "on stage, speaking" : "on stage, mic on";
   $(".person", item).setAttribute("aria-label", `@${person.handle}${person.id === me() ? " (you)" : ""}${role ? `, ${role}` : ""}, ${where}`);
 }
 
@@ -100,9 +100,11 @@ function patchSheet(force = false) {
   $(".reason", dialog).hidden = !actions.some((a) => a.reason);
   if (!force && box.dataset.labels === labels) return;
   box.dataset.labels = labels;
+  const hadFocus = box.contains(document.activeElement);
   box.replaceChildren(...actions.map((action) => h("button", { type: "button", class: action.danger ? "danger" : null,
     disabled: !!action.disabled, onclick: () => take(action, person) }, action.label)));
   if (!actions.length) box.append(h("p", { class: "muted" }, "Nothing to do here."));
+  if (hadFocus) ($("button:not([disabled])", box) || $("form[method=dialog] button", dialog)).focus();
 }
 
 // The freshest of what the page knows of a person (an id, a handle, being on the stage).
