@@ -5,8 +5,11 @@ readers who follow 5,000 hosts, listing pages (every page, at random), one Space
 reads/s and p50 / p99, for the feed as it reads now and side by side with the plain
 read-time join (`SPACES_FEED_READS=join`) in the same run. Then the celebrity (followed by
 every account) launches: seconds until 1,000 sampled followers' feeds show it (the first,
-p50, max). Then the rebuild of every read model (events/s). Two projection workers against
-one (`workers_speedup`) is not measured yet: the key is there, null.
+p50, max). Then the rebuild of every read model (events/s): replaying the views, then
+writing the notifications' rows, timed apart. Last, one `spaces project` worker against
+two (Kafka, four partitions) on a tenth of the data set (bench/workers.py; --quick: on
+its own 1/100 one): the views'
+events/s of each, and their ratio (`workers_speedup`).
 
 Run: .venv/bin/python bench/reads.py                 (the issue's data set: made once (~5 min),
                                                      kept in the database `bench_reads`; the
@@ -36,10 +39,13 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dataset  # noqa: E402
+import workers  # noqa: E402
 from harness import fresh_database, run_wrk, services_env  # noqa: E402
 
+from api.bootstrap import build  # noqa: E402
 from domain.people import account_id_for  # noqa: E402
 from infrastructure.jwt_tokens import AccessTokens  # noqa: E402
+from infrastructure.settings import Settings  # noqa: E402
 from infrastructure.tokens import Grants  # noqa: E402
 from tests.support import BIN, Server, clean_env  # noqa: E402
 
@@ -86,6 +92,20 @@ def data_set(admin: str, scale: float, keep: bool) -> Iterator[str]:
             connection.execute(f"CREATE DATABASE {KEPT}")
     dataset.load(url, dataset.Plan.at(scale))
     yield url
+
+
+def rebuild(url: str, where: Path) -> tuple[float, float]:
+    """Seconds of what `spaces rebuild` does: replay every view, then write the rows of
+    the notifications."""
+    system = build(Settings(database_url=url, data_dir=where, secret=SECRET), workers=False)
+    try:
+        started = time.monotonic()
+        system.projections.rebuild()
+        replayed = time.monotonic()
+        system.notifier.step()
+        return replayed - started, time.monotonic() - replayed
+    finally:
+        system.close()
 
 
 def spaces_command(url: str, where: Path, *args: str) -> float:
@@ -267,9 +287,18 @@ def main() -> None:
         print(f"celebrity launch in {len(visible)} sampled feeds: first {visible[0]:.3f} s, "
               f"p50 {statistics.median(visible):.2f} s, max {visible[-1]:.2f} s")
         events = stored_events(url)
-        rebuild_seconds = spaces_command(url, where / "rebuild", "rebuild")
-        print(f"rebuild of every read model: {events:,} events in {rebuild_seconds:.0f} s, "
-              f"{events / rebuild_seconds:,.0f} events/s")
+        replay_seconds, notifications_seconds = rebuild(url, where / "rebuild")
+        print(f"rebuild of every read model: {events:,} events in {replay_seconds:.0f} s, "
+              f"{events / replay_seconds:,.0f} events/s; then the notifications' rows in "
+              f"{notifications_seconds:.0f} s")
+    workers_scale = min(scale, 0.1)  # the whole data set's messages would take minutes a run
+    print(f"projection workers: the data set at {workers_scale:g} of the issue's, relayed to Kafka",
+          file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
+        rates = workers.views_events_per_second(admin, services_env()["SPACES_KAFKA_BOOTSTRAP"],
+                                                SECRET, workers_scale, Path(tmp))
+    print(f"views fed by one worker {rates[1]:,.0f} events/s, by two {rates[2]:,.0f} events/s: "
+          f"{rates[2] / rates[1]:.2f}x")
     now = results["now"]
     figures = {
         "feed_reads_per_s": now["feed"]["requests_per_second"],
@@ -282,8 +311,12 @@ def main() -> None:
         "celebrity_visible_p50_s": statistics.median(visible),
         "celebrity_visible_max_s": visible[-1],
         "celebrity_visible_first_s": visible[0],
-        "workers_speedup": None,  # not measured yet: see the README
-        "rebuild_events_per_s": events / rebuild_seconds,
+        "workers_speedup": rates[2] / rates[1],
+        "one_worker_events_per_s": rates[1],
+        "two_workers_events_per_s": rates[2],
+        "rebuild_events_per_s": events / replay_seconds,
+        "rebuild_notifications_s": notifications_seconds,
+        "rebuild_with_notifications_events_per_s": events / (replay_seconds + notifications_seconds),
     }
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

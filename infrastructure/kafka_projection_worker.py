@@ -28,7 +28,7 @@ from infrastructure.kafka_messages import notification_of
 from infrastructure.kafka_relay import ensure_topic
 from projections.base import Projection
 from projections.faults import FAULTS_SCHEMA, Faults
-from projections.runner import all_projections
+from projections.runner import all_projections, apply_in_runs
 
 if TYPE_CHECKING:
     from application.ports import Views
@@ -93,7 +93,7 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
             bootstrap_servers=self.bootstrap, group_id=self.group, client_id=self.name,
             group_instance_id=self.worker_id, session_timeout_ms=SESSION_TIMEOUT_MS,
             heartbeat_interval_ms=1_000, enable_auto_commit=False,
-            auto_offset_reset="earliest", max_poll_records=500, fetch_max_wait_ms=5,
+            auto_offset_reset="earliest", max_poll_records=2_000, fetch_max_wait_ms=5,
         )
         try:
             self._rebalancing_since = time.monotonic()
@@ -158,7 +158,6 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
 
     def _apply_messages(self, partition: TopicPartition, messages: list[Any], careful: bool) -> int:
         """Applies a partition's messages in one transaction; returns how many events it applied."""
-        count = 0
         with self.views.transaction() as cursor:
             cursor.execute(
                 "SELECT last_offset, position FROM kafka_positions "
@@ -169,24 +168,26 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
             cursor.execute("SELECT MIN(position) FROM projection_positions")
             rebuilt_up_to = cursor.fetchone()[0] or 0
             self.faults.reconcile(cursor)
+            due = []
             for message in messages:
                 if message.offset <= last_offset:
                     continue
                 notification = notification_of(message.value, message.headers)
                 if notification.id > max(applied, rebuilt_up_to):
-                    event = self.mapper.to_domain_event(notification)
-                    for projection in self.faults.running(self.projections):
-                        if careful:
-                            self.faults.apply(projection, event, notification.id, cursor)
-                        else:
-                            projection.process(event, notification.id, cursor)
+                    due.append(notification)
                     applied = notification.id
-                    count += 1
                 last_offset = message.offset
+            running = self.faults.running(self.projections)
+            if not careful:
+                apply_in_runs(self.mapper.to_domain_event, due, running, cursor)
+            for notification in due if careful else ():
+                event = self.mapper.to_domain_event(notification)
+                for projection in running:
+                    self.faults.apply(projection, event, notification.id, cursor)
             cursor.execute(
                 "INSERT INTO kafka_positions (topic, partition, last_offset, position, worker, "
                 "applied_at) VALUES (?, ?, ?, ?, ?, now()) ON CONFLICT (topic, partition) DO UPDATE "
                 "SET last_offset = excluded.last_offset, position = excluded.position, "
                 "worker = excluded.worker, applied_at = excluded.applied_at",
                 (partition.topic, partition.partition, last_offset, applied, self.name))
-        return count
+        return len(due)

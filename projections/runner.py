@@ -118,42 +118,13 @@ class ProjectionRunner(WokenLoop):
             reached = {p.name: positions.get(p.name, 0) for p in running}
             if careful:
                 self._apply_carefully(notifications, running, reached, cursor)
-            else:
-                self._apply_in_runs(notifications, running, reached, cursor)
+            elif notifications:
+                apply_in_runs(self.app.event_of, notifications, running, cursor, reached,
+                              lambda event: self.faults.resume_on(event, cursor))
+                reached.update((p.name, max(reached[p.name], notifications[-1].id)) for p in running)
             if notifications:
                 cursor.executemany(UPSERT_POSITIONS, list(reached.items()))
         return notifications, notifications[-1].id if notifications else start
-
-    def _apply_in_runs(self, notifications: list[Any], running: list[Projection],
-                       reached: dict[str, int], cursor: Any) -> None:
-        """Every event to every running projection not past it. Events of one class in a
-        row go to each projection as one run (in bulk where it takes them so); events no
-        running projection takes are not even decoded."""
-        run: list[tuple[Any, int]] = []
-        taken: dict[type, bool] = {EventSkip.EventSkipped: True}
-
-        def hand_over() -> None:
-            for projection in running:
-                due = [(event, n) for event, n in run if n > reached[projection.name]]
-                if due:
-                    projection.process_run(due, cursor)
-            run.clear()
-
-        for notification in notifications:
-            kind = resolve_topic(notification.topic)
-            if kind not in taken:
-                taken[kind] = any(p.takes(kind) for p in running)
-            if not taken[kind]:
-                continue
-            if run and type(run[0][0]) is not kind:
-                hand_over()
-            event = self.app.event_of(notification)
-            run.append((event, notification.id))
-            self.faults.resume_on(event, cursor)
-        hand_over()
-        if notifications:
-            for projection in running:
-                reached[projection.name] = max(reached[projection.name], notifications[-1].id)
 
     def _apply_carefully(self, notifications: list[Any], running: list[Projection],
                          reached: dict[str, int], cursor: Any) -> None:
@@ -248,6 +219,38 @@ class ProjectionRunner(WokenLoop):
             for statement in (*projection.schema,
                               *projection.dialect_schema.get(self.views.dialect, ())):
                 cursor.execute(statement)
+
+
+def apply_in_runs(decode: Callable[[Any], Any], notifications: Sequence[Any],
+                  running: list[Projection], cursor: Any, reached: dict[str, int] | None = None,
+                  on_event: Callable[[Any], None] | None = None) -> None:
+    """Every event to every running projection (not past it, when `reached` says how far
+    each is). Events of one class in a row go to each projection as one run (in bulk where
+    it takes them so); events no running projection takes are not even decoded, except an
+    operator's skip, which `on_event` (told of each decoded event) may be waiting for."""
+    run: list[tuple[Any, int]] = []
+    taken: dict[type, bool] = {EventSkip.EventSkipped: True}
+
+    def hand_over() -> None:
+        for projection in running:
+            due = [(e, n) for e, n in run if reached is None or n > reached[projection.name]]
+            if due:
+                projection.process_run(due, cursor)
+        run.clear()
+
+    for notification in notifications:
+        kind = resolve_topic(notification.topic)
+        if kind not in taken:
+            taken[kind] = any(p.takes(kind) for p in running)
+        if not taken[kind]:
+            continue
+        if run and type(run[0][0]) is not kind:
+            hand_over()
+        event = decode(notification)
+        run.append((event, notification.id))
+        if on_event is not None:
+            on_event(event)
+    hand_over()
 
 
 def views_position(views: Views) -> int:

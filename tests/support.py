@@ -134,11 +134,13 @@ def services(*args: str, env: dict[str, str] | None = None) -> str:
 
 
 @contextmanager
-def new_database(admin_url: str) -> Iterator[str]:
-    """A database of its own on the server of `admin_url`, dropped afterwards."""
+def new_database(admin_url: str, copy_of: str | None = None) -> Iterator[str]:
+    """A database of its own on the server of `admin_url` (a copy of the database at the
+    URL `copy_of`, which nobody may be connected to), dropped afterwards."""
     name = f"test_{uuid.uuid4().hex[:12]}"
+    template = f" TEMPLATE {copy_of.rsplit('/', 1)[1]}" if copy_of else ""
     with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
+        admin.execute(f"CREATE DATABASE {name}{template}")
     try:
         yield admin_url.rsplit("/", 1)[0] + "/" + name
     finally:

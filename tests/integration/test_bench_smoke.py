@@ -108,3 +108,4 @@ def test_the_reads_benchmark_reads_every_row_both_ways(servers, tmp_path):
                 "celebrity_visible_max_s", "rebuild_events_per_s", "workers_speedup"):
         assert key in measured, measured
     assert measured["celebrity_visible_max_s"] != float("inf")  # every sampled feed showed it
+    assert measured["workers_speedup"] > 0  # both worker runs applied every message
