@@ -116,19 +116,6 @@ def spaces_command(url: str, where: Path, *args: str) -> float:
     return time.monotonic() - started
 
 
-@contextmanager
-def projection_worker(env: dict[str, str], where: Path) -> Iterator[None]:
-    """`spaces project`, feeding the views from the event store."""
-    with open(where / "project.log", "w") as log:
-        worker = subprocess.Popen([str(BIN / "spaces"), "project", "--data-dir", str(where / "project")],
-                                  env=clean_env(env), stdout=log, stderr=subprocess.STDOUT)
-        try:
-            yield
-        finally:
-            worker.terminate()
-            worker.wait(timeout=30)
-
-
 def stored_events(url: str) -> int:
     with psycopg.connect(url) as connection:
         row = connection.execute("SELECT max(notification_id) FROM spaces_events").fetchone()
@@ -276,7 +263,7 @@ def main() -> None:
                 if way == "join":
                     results[way] = read_rows(api.url, requests, seconds, where)
                 else:  # with a projection worker feeding the views, then the celebrity launches
-                    with projection_worker(env, where):
+                    with workers.spaces_process("project", env, where / "project"):
                         results[way] = read_rows(api.url, requests, seconds, where)
                         visible = asyncio.run(celebrity_launch(api.url, url, requests))
             finally:
