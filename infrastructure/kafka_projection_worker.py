@@ -178,12 +178,13 @@ class ProjectionWorker(BackgroundThread, ConsumerRebalanceListener):
                     applied = notification.id
                 last_offset = message.offset
             running = self.faults.running(self.projections)
-            if not careful:
+            if careful:
+                for notification in due:
+                    event = self.mapper.to_domain_event(notification)
+                    for projection in running:
+                        self.faults.apply(projection, event, notification.id, cursor)
+            else:
                 apply_in_runs(self.mapper.to_domain_event, due, running, cursor)
-            for notification in due if careful else ():
-                event = self.mapper.to_domain_event(notification)
-                for projection in running:
-                    self.faults.apply(projection, event, notification.id, cursor)
             cursor.execute(
                 "INSERT INTO kafka_positions (topic, partition, last_offset, position, worker, "
                 "applied_at) VALUES (?, ?, ?, ?, ?, now()) ON CONFLICT (topic, partition) DO UPDATE "

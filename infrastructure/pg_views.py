@@ -4,7 +4,7 @@ Projection SQL is written once with `?` placeholders; the cursor here translates
 Reads bind client-side (ClientCursor), which lets `? IS NULL` work without declaring types.
 
 Locks: every view transaction takes a shared advisory lock; a rebuild takes it
-exclusively for its whole run, so workers pause while the views are replaced.
+exclusively while it swaps its new views in, so workers pause for that part.
 `serialize(cursor, name)` makes writers of one kind (the in-process runners of
 several API processes) take turns.
 

@@ -3,13 +3,12 @@ dies and the page hears the host again by itself, without a reload."""
 
 from __future__ import annotations
 
-import re
 import time
 
 import psycopg
 from playwright.sync_api import expect
 
-from tests.e2e.browser.test_web import HOST_HZ, sign_up
+from tests.e2e.browser.test_web import HOST_HZ, host_launches, sign_up
 from tests.support import Server, free_port
 
 HEARS_HOST = f"() => {{ const heard = window.spacesHearing(); return !!heard && Math.abs(heard.peakHz - {HOST_HZ}) < 15; }}"
@@ -35,12 +34,8 @@ def test_the_listener_page_hears_again_when_its_media_node_dies(database_url, tm
         origin.start()
         api.start()
         host_page = browsers(HOST_HZ).new_page()
-        sign_up(host_page, api.url, "host")
-        host_page.get_by_label("Title").fill("Across nodes")
-        host_page.get_by_role("button", name="Create").click()
-        expect(host_page).to_have_url(re.compile(r"/s/[0-9a-f-]+$"))
-        link, space = host_page.url, host_page.url.rsplit("/", 1)[-1]
-        host_page.get_by_role("button", name="Launch").click()
+        link = host_launches(host_page, api.url, "Across nodes")
+        space = link.rsplit("/", 1)[-1]
         host_page.get_by_role("button", name="Unmute to speak").click()
         expect(host_page.locator("[data-speaker=host]")).to_have_class("talking")
         assert query("SELECT origin FROM space_placements WHERE space_id = %s", space) == [("origin",)]

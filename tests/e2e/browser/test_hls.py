@@ -3,12 +3,10 @@ the Space's HLS stream, plays it with hls.js and hears the host, with a delay.""
 
 from __future__ import annotations
 
-import re
-
 from playwright.sync_api import expect
 
 from tests.e2e.browser.test_fleet import HEARS_HOST
-from tests.e2e.browser.test_web import HOST_HZ, sign_up
+from tests.e2e.browser.test_web import HOST_HZ, host_launches, sign_up
 from tests.support import Server
 
 
@@ -17,11 +15,7 @@ def test_a_listener_page_falls_back_to_hls_and_hears_the_host(tmp_path, browsers
     server.start()
     try:
         host_page = browsers(HOST_HZ).new_page()
-        sign_up(host_page, server.url, "host")
-        host_page.get_by_label("Title").fill("Overflow")
-        host_page.get_by_role("button", name="Create").click()
-        expect(host_page).to_have_url(re.compile(r"/s/[0-9a-f-]+$"))
-        host_page.get_by_role("button", name="Launch").click()
+        host_launches(host_page, server.url, "Overflow")
         host_page.get_by_role("button", name="Unmute to speak").click()
         expect(host_page.locator("[data-speaker=host]")).to_have_class("talking")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser.conftest import ARTIFACTS
-from tests.e2e.browser.test_web import FAN_HZ, HOST_HZ, sign_up
+from tests.e2e.browser.test_web import FAN_HZ, HOST_HZ, host_launches, sign_up
 from tests.support import ROOT, Server
 from tests.tone_speech import WORDS
 
@@ -36,12 +36,7 @@ def test_people_of_a_space_tapped_listed_and_patched(server, browsers):
     fan = browsers(FAN_HZ).new_page()
     guest = browsers(300.0).new_page()
 
-    sign_up(host, server.url, "host")
-    host.get_by_label("Title").fill("People show")
-    host.get_by_role("button", name="Create").click()
-    expect(host).to_have_url(re.compile(r"/s/[0-9a-f-]+$"))
-    link = host.url
-    host.get_by_role("button", name="Launch").click()
+    link = host_launches(host, server.url, "People show")
     expect(host.locator("#state")).to_have_text("live")
     host.get_by_role("button", name="Unmute to speak").click()
     expect(host.locator("[data-speaker=host]")).to_have_class("talking")

@@ -19,6 +19,17 @@ def sign_up(page: Page, url: str, handle: str) -> None:
     expect(page.locator("#me")).to_have_text(f"@{handle}")
 
 
+def host_launches(page: Page, url: str, title: str) -> str:
+    """Signs up as "host", creates a Space called `title` and launches it; its link."""
+    sign_up(page, url, "host")
+    page.get_by_label("Title").fill(title)
+    page.get_by_role("button", name="Create").click()
+    expect(page).to_have_url(re.compile(r"/s/[0-9a-f-]+$"))
+    link = page.url
+    page.get_by_role("button", name="Launch").click()
+    return link
+
+
 def hearing(page: Page, hz: float | None = None, seconds: float = 2.0) -> dict:
     """What the page's WebAudio analyser hears, after letting audio flow a while."""
     time.sleep(seconds)
@@ -31,12 +42,7 @@ def test_a_space_in_the_browser_from_launch_to_end(server, browsers):
     fan_page = browsers(FAN_HZ).new_page()
     third_page = browsers(300.0).new_page()
 
-    sign_up(host_page, server.url, "host")
-    host_page.get_by_label("Title").fill("Browser show")
-    host_page.get_by_role("button", name="Create").click()
-    expect(host_page).to_have_url(re.compile(r"/s/[0-9a-f-]+$"))
-    link = host_page.url
-    host_page.get_by_role("button", name="Launch").click()
+    link = host_launches(host_page, server.url, "Browser show")
     expect(host_page.locator("#state")).to_have_text("live")
     host_page.get_by_role("button", name="Unmute to speak").click()
     expect(host_page.locator("[data-speaker=host]")).to_contain_text("talking")  # heard by the mix
