@@ -55,6 +55,11 @@ class Views(Protocol):
         first), which they find before the views' own; whatever is left there goes at the end."""
 
     @staticmethod
+    def write_live(cursor: Any, tables: Sequence[str]) -> None:
+        """In a transaction `beside`: these tables, made beside, go; this thread writes
+        the views' own of those names."""
+
+    @staticmethod
     def swap_in(cursor: Any, tables: Sequence[str]) -> None:
         """In a transaction `beside`: the new tables replace the views' tables of those
         names, and the rest made beside goes."""

@@ -120,6 +120,11 @@ class PostgresViewDatabase:
                 connection.execute(f"DROP SCHEMA IF EXISTS {BESIDE} CASCADE")
 
     @staticmethod
+    def write_live(cursor: TranslatingCursor, tables: Sequence[str]) -> None:
+        for table in tables:
+            cursor.execute(f"DROP TABLE {BESIDE}.{table}")
+
+    @staticmethod
     def swap_in(cursor: TranslatingCursor, tables: Sequence[str]) -> None:
         cursor.execute("SELECT (current_schemas(false))[2]")  # the views' own, after BESIDE
         (live,) = cursor.fetchone()

@@ -91,6 +91,10 @@ class ViewDatabase:
         raise NotImplementedError("SQLite views are rebuilt in place.")
 
     @staticmethod
+    def write_live(cursor: sqlite3.Cursor, tables: Sequence[str]) -> None:
+        raise NotImplementedError("SQLite views are rebuilt in place.")
+
+    @staticmethod
     def swap_in(cursor: sqlite3.Cursor, tables: Sequence[str]) -> None:
         raise NotImplementedError("SQLite views are rebuilt in place.")
 

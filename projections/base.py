@@ -48,6 +48,9 @@ def insert_rows(cursor: Cursor, into: str, rows: list[tuple[Any, ...]], then: st
 class Projection:
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
+    # Of `tables`, those a rebuild leaves as they are: what was delivered from them (the
+    # notifier's rows and its progress) is history, not a function of the events alone.
+    kept: ClassVar[tuple[str, ...]] = ()
     schema: ClassVar[tuple[str, ...]]
     # After `schema`, on that database only (Views.dialect): what SQLite and PostgreSQL
     # spell differently, such as full-text search.

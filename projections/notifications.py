@@ -33,6 +33,7 @@ class NotificationsProjection(Audience):
     name = "notifications"
     tables = Audience.tables + ("notifications", "notification_jobs", "notification_shards",
                                 "notification_reads", "notification_read_ids")
+    kept = ("notifications", "notification_shards")  # a rebuild's jobs find theirs done
     schema = Audience.schema + (
         "CREATE TABLE IF NOT EXISTS notifications (recipient_id TEXT NOT NULL, "
         "position BIGINT NOT NULL, rseq BIGINT NOT NULL, kind TEXT NOT NULL, "

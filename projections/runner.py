@@ -172,6 +172,7 @@ class ProjectionRunner(WokenLoop):
         with self.views.beside():
             with self.views.transaction() as cursor:
                 builder._create_views(cursor)
+                self.views.write_live(cursor, self._kept())
             done = builder.catch_up(progress)
             self._analyze()  # plans need statistics of the new tables
             with self.views.exclusive():
@@ -179,22 +180,28 @@ class ProjectionRunner(WokenLoop):
                 with self.views.transaction() as cursor:
                     cursor.execute("SELECT name, position FROM projection_positions")
                     reached = cursor.fetchall()
-                    self.views.swap_in(cursor, [t for p in self.projections for t in p.tables])
+                    self.views.swap_in(cursor, self._rebuilt())
                     cursor.executemany(UPSERT_POSITIONS, reached)
         return done
 
     def _rebuild_in_place(self, progress: Callable[[int], None] | None) -> int:
         with self.views.exclusive():
             with self.views.transaction() as cursor:
+                for table in self._rebuilt():
+                    cursor.execute(f"DROP TABLE IF EXISTS {table}")
                 for projection in self.projections:
-                    for table in projection.tables:
-                        cursor.execute(f"DROP TABLE IF EXISTS {table}")
                     cursor.execute(
                         "DELETE FROM projection_positions WHERE name = ?", (projection.name,)
                     )
             self._create_tables()
             self._position = 0
             return self.catch_up(progress)
+
+    def _rebuilt(self) -> list[str]:
+        return [t for p in self.projections for t in p.tables if t not in p.kept]
+
+    def _kept(self) -> list[str]:
+        return [t for p in self.projections for t in p.kept]
 
     def _analyze(self) -> None:
         with self.views.transaction() as cursor:
