@@ -115,9 +115,11 @@ class NotificationQueries:
 
     def page(self, recipient: str, before: int | None, limit: int) -> list[dict[str, Any]]:
         """Newest first (by the position of what caused them); `before`: the cursor."""
+        older = "" if before is None else "AND n.position < ? "
         return self.views.rows(
-            f"SELECT {COLUMNS} {FROM} WHERE n.recipient_id = ? AND (? IS NULL OR n.position < ?) "
-            f"AND {VISIBLE} ORDER BY n.position DESC LIMIT ?", (recipient, before, before, limit))
+            f"SELECT {COLUMNS} {FROM} WHERE n.recipient_id = ? {older}AND {VISIBLE} "
+            "ORDER BY n.position DESC LIMIT ?",
+            (recipient, limit) if before is None else (recipient, before, limit), prepare=True)
 
     def arrived_after(self, recipient: str, rseq: int, limit: int) -> list[dict[str, Any]]:
         """In the order they arrived: what a live stream sends."""
@@ -126,9 +128,10 @@ class NotificationQueries:
             "ORDER BY n.rseq LIMIT ?", (recipient, rseq, limit))
 
     def unread(self, recipient: str) -> int:
-        row = self.views.row(f"SELECT COUNT(*) AS unread FROM notifications n WHERE "
-                             f"n.recipient_id = ? AND NOT {READ} AND {VISIBLE}", (recipient,))
-        return int(row["unread"]) if row else 0
+        (row,) = self.views.rows(f"SELECT COUNT(*) AS unread FROM notifications n WHERE "
+                                 f"n.recipient_id = ? AND NOT {READ} AND {VISIBLE}",
+                                 (recipient,), prepare=True)
+        return int(row["unread"])
 
     def last_arrived(self, recipients: list[str]) -> dict[str, int]:
         """The newest `rseq` of each of these recipients (those with any)."""

@@ -50,8 +50,8 @@ async def my_notifications(caller: CurrentUser, system: SystemDep, request: Requ
     """Yours, newest first, with how many are unread. Pass `next_cursor` back as `cursor`."""
     await fanned_out(request, system, after)
     queries = NotificationQueries(system.views)
-    rows = await to_thread.run_sync(queries.page, str(caller), cursor, limit)
-    unread = await to_thread.run_sync(queries.unread, str(caller))
+    rows, unread = await to_thread.run_sync(
+        lambda: (queries.page(str(caller), cursor, limit), queries.unread(str(caller))))
     return NotificationPage(items=[notification(r) for r in rows], unread_count=unread,
                             next_cursor=rows[-1]["position"] if len(rows) == limit else None)
 

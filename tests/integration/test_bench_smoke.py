@@ -109,3 +109,15 @@ def test_the_reads_benchmark_reads_every_row_both_ways(servers, tmp_path):
         assert key in measured, measured
     assert measured["celebrity_visible_max_s"] != float("inf")  # every sampled feed showed it
     assert measured["workers_speedup"] > 0  # both worker runs applied every message
+
+
+def test_the_notify_benchmark_fans_a_launch_out_with_one_worker_and_with_two(servers, tmp_path):
+    figures = tmp_path / "notify.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench/notify.py"), "--quick",
+                           "--json", str(figures)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    measured = json.loads(figures.read_text())
+    for key in ("fanout_seconds_1m", "fanout_per_s", "workers_speedup", "command_slowdown",
+                "notification_reads_per_s", "notification_p99_ms"):
+        assert key in measured, measured
+    assert measured["fanout_per_s"] > 0 and measured["workers_speedup"] > 0
