@@ -158,7 +158,7 @@ def build(settings: Settings, *, workers: bool | None = None,
                                     2 * int(settings.space_reactions_per_second) or 1),
         chain=HashChain(app, _chain_database(settings, views), secret),
         store_feed=LogFollower(app),
-        notifier=Notifier(views, settings.notification_batch),
+        notifier=Notifier(views, settings.notification_batch, pause=settings.notification_pause),
         signals=SignalRecorder(views),
         webhooks=Webhooks(views, settings.webhooks_allow_private),
     )

@@ -48,7 +48,7 @@ HOST = "celebrityhost"
 READERS = 1_000  # followers who are accounts: they read their notifications
 FOLLOWERS = 1_000_000
 QUICK_FOLLOWERS = 20_000
-BEFORE_SECONDS = 4  # commands timed before the launch, after the workers' start
+BEFORE_SECONDS = 8  # commands timed before the launch, after the workers' start
 STARTUP_SECONDS = 3
 CONNECTIONS = 32
 FOLLOWER_IDS = uuid.UUID("5e7a1c2b-0000-4000-8000-000000000000")  # the namespace of the others
@@ -136,11 +136,13 @@ class Commands(threading.Thread):
         return sum(start <= t < end for t in self.done) / max(end - start, 1e-3)
 
 
-def fan_out(admin: str, source: str, workers: int, where: Path, then=None) -> dict[str, float]:
+def fan_out(admin: str, source: str, workers: int, where: Path, pause: float | None,
+            then=None) -> dict[str, float]:
     """The launch's fan-out with `workers` workers, on a copy of the data set; `then(url)`
     runs on that copy afterwards."""
     with fresh_database(admin, copy_of=source) as url:
-        env = {"SPACES_DATABASE_URL": url, "SPACES_SECRET": SECRET}
+        env = {"SPACES_DATABASE_URL": url, "SPACES_SECRET": SECRET,
+               **({} if pause is None else {"SPACES_NOTIFICATION_PAUSE": str(pause)})}
         system = build(Settings(database_url=url, data_dir=where / f"app-{workers}",
                                 secret=SECRET), workers=False)
         try:
@@ -193,14 +195,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_FOLLOWERS:,} followers")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--notification-pause", type=float,
+                        help="the workers' SPACES_NOTIFICATION_PAUSE (else its default)")
     args = parser.parse_args()
     followers, seconds = (QUICK_FOLLOWERS, 3) if args.quick else (FOLLOWERS, 10)
     admin = services_env()["SPACES_DATABASE_URL"]
     with tempfile.TemporaryDirectory(prefix="bench-notify-") as tmp:
         where = Path(tmp)
         with data_set(admin, followers, not args.quick, where) as source:
-            runs = {1: fan_out(admin, source, 1, where),
-                    2: fan_out(admin, source, 2, where, lambda url: reads(url, seconds, where))}
+            pause = args.notification_pause
+            runs = {1: fan_out(admin, source, 1, where, pause),
+                    2: fan_out(admin, source, 2, where, pause,
+                               lambda url: reads(url, seconds, where))}
     print(f"a launch to {followers:,} followers")
     print(f"{'workers':<9}{'seconds':>9}{'notified/s':>12}{'commands/s before':>19}"
           f"{'during':>8}")

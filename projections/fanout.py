@@ -15,6 +15,7 @@ in order, so a live stream that resumes after a number misses nothing.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -43,13 +44,14 @@ KEPT_OUT = ("NOT EXISTS (SELECT 1 FROM notification_blocks b WHERE b.blocker_id 
 
 class Notifier(WokenThread):
     def __init__(self, views: Views, batch: int = 5_000, poll_interval: float = 0.5,
-                 caught_up: Callable[[], int] | None = None):
+                 caught_up: Callable[[], int] | None = None, pause: float = 0.0):
         """`caught_up`: how far the views are; a job waits until every event before it is
         in them (with Kafka the follows, on other partitions, may come after the launch)."""
         super().__init__("notifier", poll_interval)
         self.views = views
         self.batch = batch
         self.caught_up = caught_up
+        self.pause = pause  # after a batch, waits `pause` times as long as it took
         self.written_listeners: list[Callable[[], None]] = []  # told after each batch that wrote
         self._turn = 0  # which shard this notifier tries first, so notifiers spread out
 
@@ -67,8 +69,11 @@ class Notifier(WokenThread):
             pending.sort(key=lambda k: (k - self._turn) % SHARDS)
             worked = False
             for shard in pending:
+                started = time.monotonic()
                 if self.run_batch(shard, up_to):
                     worked, batches = True, batches + 1
+                    if self.pause:
+                        self._stopped.wait(self.pause * (time.monotonic() - started))
                     for listener in self.written_listeners:
                         listener()
             if not worked:  # every pending shard is another notifier's just now
