@@ -114,21 +114,27 @@ class Notifier(WokenThread):
              actor_id, recipient, space_id, recipient))
         cursor.execute("UPDATE notification_shards SET done = 1 WHERE position = ?", (position,))
 
-    @staticmethod
-    def _go_live(cursor: Cursor, job: tuple[Any, ...], shard: int, after: str, limit: int) -> int:
+    def _go_live(self, cursor: Cursor, job: tuple[Any, ...], shard: int, after: str,
+                 limit: int) -> int:
         """Writes the next `limit` recipients of the job in this shard; how many it took."""
         position, space_id, host_id, created_at = job
         high = f"{shard + 1:x}" if shard + 1 < SHARDS else "g"  # ids of shard k are below k+1
         candidates = (host_id, position, after, high, limit, space_id, after, high, limit, limit)
-        cursor.execute(f"SELECT COUNT(*), MAX(r) FROM ({CANDIDATES}) c", candidates)
-        taken, last = cursor.fetchone()
-        if taken:
-            cursor.execute(
-                f"{INSERT} SELECT c.r, ?, {NEXT_NUMBER.format('c.r')}, ?, ?, ?, ? FROM "
-                f"({CANDIDATES}) c WHERE c.r <> ? AND {KEPT_OUT.format('c.r')} "
-                "ON CONFLICT (recipient_id, position) DO NOTHING",
-                (position, GO_LIVE, space_id, host_id, created_at, *candidates, host_id,
-                 host_id, space_id))
+        rows = (f"{INSERT} SELECT c.r, ?, {NEXT_NUMBER.format('c.r')}, ?, ?, ?, ? FROM {{}} c "
+                f"WHERE c.r <> ? AND {KEPT_OUT.format('c.r')} "
+                "ON CONFLICT (recipient_id, position) DO NOTHING")
+        written = (position, GO_LIVE, space_id, host_id, created_at, host_id, host_id, space_id)
+        if self.views.dialect == "postgresql":  # the candidates found once, for both
+            cursor.execute(f"WITH found AS MATERIALIZED ({CANDIDATES}), written AS "
+                           f"({rows.format('found')}) SELECT COUNT(*), MAX(r) FROM found",
+                           (*candidates, *written))
+            taken, last = cursor.fetchone()
+        else:
+            cursor.execute(f"SELECT COUNT(*), MAX(r) FROM ({CANDIDATES}) c", candidates)
+            taken, last = cursor.fetchone()
+            if taken:
+                cursor.execute(rows.format(f"({CANDIDATES})"),
+                               (*written[:5], *candidates, *written[5:]))
         if taken < limit:
             cursor.execute("UPDATE notification_shards SET done = 1, after = ? WHERE position = ? "
                            "AND shard = ?", (last or after, position, shard))
