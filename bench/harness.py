@@ -17,6 +17,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import psycopg
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +33,16 @@ from tests.support import new_database as fresh_database  # noqa: E402,F401  (th
 def p99(ordered: list[float]) -> float:
     """The 99th percentile of values sorted ascending (nearest rank)."""
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+@contextmanager
+def kept_database(admin_url: str, name: str) -> Iterator[str]:
+    """The database `name` on the server of `admin_url`, made if missing and kept after."""
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                  (name,)).fetchone():
+            connection.execute(f"CREATE DATABASE {name}")
+    yield admin_url.rsplit("/", 1)[0] + "/" + name
 
 
 def services_env() -> dict[str, str]:

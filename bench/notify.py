@@ -10,7 +10,7 @@ The data set is made through the event store (the followers' follow edges; a tho
 them are accounts, who read) and the views by `spaces rebuild`; without --quick it is kept
 in the database `bench_notify` and finished where it stopped.
 
-Run: .venv/bin/python bench/notify.py [--quick] [--json FILE]
+Run: .venv/bin/python bench/notify.py [--quick] [--json FILE] [--notification-pause X]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dataset  # noqa: E402
-from harness import fresh_database, run_wrk, services_env  # noqa: E402
+from harness import fresh_database, kept_database, run_wrk, services_env  # noqa: E402
 from reads import LUA, SECRET, spaces_command, stored_events, tokens, views_position  # noqa: E402
 from workers import spaces_process, wait_for  # noqa: E402
 
@@ -85,7 +85,7 @@ def load(url: str, followers: int) -> None:
 @contextmanager
 def data_set(admin: str, followers: int, keep: bool, where: Path) -> Iterator[str]:
     """A database with the data set and its views caught up (kept, or fresh and dropped)."""
-    with kept(admin) if keep else fresh_database(admin) as url:
+    with kept_database(admin, KEPT) if keep else fresh_database(admin) as url:
         load(url, followers)
         if views_position(url) < stored_events(url):
             print("views: catching up with the data set (spaces rebuild)", file=sys.stderr)
@@ -107,15 +107,6 @@ def chain(url: str, where: Path) -> None:
             print(f"hash chain: {chained:,} events chained", file=sys.stderr)
     finally:
         system.close()
-
-
-@contextmanager
-def kept(admin: str) -> Iterator[str]:
-    with psycopg.connect(admin, autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                  (KEPT,)).fetchone():
-            connection.execute(f"CREATE DATABASE {KEPT}")
-    yield admin.rsplit("/", 1)[0] + "/" + KEPT
 
 
 class Commands(threading.Thread):

@@ -40,7 +40,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dataset  # noqa: E402
 import workers  # noqa: E402
-from harness import fresh_database, run_wrk, services_env  # noqa: E402
+from harness import fresh_database, kept_database, run_wrk, services_env  # noqa: E402
 
 from api.bootstrap import build  # noqa: E402
 from domain.people import account_id_for  # noqa: E402
@@ -81,17 +81,9 @@ def tokens() -> AccessTokens:
 def data_set(admin: str, scale: float, keep: bool) -> Iterator[str]:
     """A database holding the data set with its views caught up: kept between runs (made
     or finished where it stopped) or a fresh one, dropped afterwards."""
-    if not keep:
-        with fresh_database(admin) as url:
-            dataset.load(url, dataset.Plan.at(scale))
-            yield url
-        return
-    url = admin.rsplit("/", 1)[0] + "/" + KEPT
-    with psycopg.connect(admin, autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (KEPT,)).fetchone():
-            connection.execute(f"CREATE DATABASE {KEPT}")
-    dataset.load(url, dataset.Plan.at(scale))
-    yield url
+    with kept_database(admin, KEPT) if keep else fresh_database(admin) as url:
+        dataset.load(url, dataset.Plan.at(scale))
+        yield url
 
 
 def rebuild(url: str, where: Path) -> tuple[float, float]:
