@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         _calm_garbage_collection()
         system.start()
         views_waiter.start_on(asyncio.get_running_loop())
-        if system.settings.read_cache_seconds:
+        if system.settings.read_cache_seconds and role == "api":  # a media node serves no reads
             views_waiter.follow()
         if system.node is not None:
             system.start_media(asyncio.get_running_loop())

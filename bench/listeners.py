@@ -15,7 +15,9 @@ browsers do), built from its own counts, so the node handles what it would with 
 the benchmark's own process that times tone bursts as each datagram comes off its socket.
 
 Run by bench/media.py (`Generators`): `listeners.py PORT`, PORT the node's signalling port
-(bench/media_node.py); commands as JSON lines on stdin, answers as JSON lines on stdout.
+(bench/media_node.py); and by bench/nodes.py: `listeners.py URL`, URL a Space's
+`…/audio/listen` on the API, which places each listener on a node of the fleet. Commands as
+JSON lines on stdin, answers as JSON lines on stdout.
 Private names of aiortc 1.16.0 and aioice 0.13 (`_setup_srtp`, `_rx_srtp`, `_nominated`,
 the selector transport's `_sock`) are used, as media/rtp_send.py does.
 """
@@ -37,6 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import httpx  # noqa: E402
 import pylibsrtp  # noqa: E402
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket  # noqa: E402
@@ -175,6 +178,27 @@ class Signal:
         return await future
 
 
+class ApiSignal:
+    """Offers to the API as a WHEP client makes them (`POST …/audio/listen`, SDP in and out);
+    the node a listener is on comes from its session's `Location`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.client: httpx.AsyncClient | None = None
+
+    async def open(self) -> None:
+        self.client = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=CONNECTIONS))
+
+    async def ask(self, request: dict) -> dict:
+        assert self.client is not None
+        response = await self.client.post(self.url, content=request["sdp"],
+                                          headers={"Content-Type": "application/sdp"})
+        if response.is_error:
+            return {"error": f"{response.status_code} {response.text}"}
+        session = response.headers["location"].rsplit("/", 1)[-1]
+        return {"sdp": response.text, "node": session.split(".")[0]}
+
+
 class Counts:
     """What one cheap listener got: RTP packets after SRTP, the first one's arrival, the
     highest sequence number (for its receiver reports)."""
@@ -261,7 +285,7 @@ class Poller:
 
 
 class Listener:
-    __slots__ = ("pc", "receiver", "dtls", "ssrc", "cohort", "offered", "answered", "failed")
+    __slots__ = ("pc", "receiver", "dtls", "ssrc", "cohort", "offered", "answered", "failed", "node")
 
     def __init__(self, cohort: str) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -273,19 +297,21 @@ class Listener:
         self.offered: float | None = None
         self.answered: float | None = None
         self.failed = False
+        self.node: str | None = None  # through the API: the node the listener was placed on
 
     async def prepare(self, poller: Poller) -> None:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         self.dtls = arm(self.pc, lambda protocol, srtp: poller.add(protocol, srtp, self.receiver))
         self.ssrc = self.pc.getTransceivers()[0].sender._ssrc
 
-    async def offer(self, signal: Signal) -> None:
+    async def offer(self, signal: Signal | ApiSignal) -> None:
         self.offered = monotonic()
         try:
             answer = await signal.ask({"op": "listener", "sdp": self.pc.localDescription.sdp})
             if "sdp" not in answer:
                 raise RuntimeError(answer.get("error"))
             await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+            self.node = answer.get("node")
             self.answered = monotonic()
         except Exception as error:  # a refused offer is counted, not fatal
             print(f"listener offer failed: {error!r}", file=sys.stderr)
@@ -293,8 +319,8 @@ class Listener:
 
 
 class Process:
-    def __init__(self, port: int) -> None:
-        self.signal = Signal(port)
+    def __init__(self, target: str) -> None:
+        self.signal = Signal(int(target)) if target.isdigit() else ApiSignal(target)
         self.listeners: list[Listener] = []
         self.prepared: list[Listener] = []
         self.poller = Poller()
@@ -348,6 +374,7 @@ class Process:
             "first": [lst.receiver.first for lst in self.listeners],
             "answered": [lst.answered for lst in self.listeners],
             "cohort": [lst.cohort for lst in self.listeners],
+            "node": [lst.node for lst in self.listeners],
             "failed": sum(lst.failed for lst in self.listeners),
             "bad": sum(lst.receiver.bad for lst in self.listeners),
         }
@@ -371,16 +398,17 @@ class Process:
 # -- in bench/media.py -----------------------------------------------------------------------
 
 class Generators:
-    """Listener processes (listeners.py) driven from bench/media.py; listeners spread evenly."""
+    """Listener processes (listeners.py) driven from bench/media.py and bench/nodes.py;
+    listeners spread evenly. `target`: a node's signalling port or a listen URL on the API."""
 
-    def __init__(self, port: int, processes: int = 2) -> None:
-        self.port, self.count = port, processes
+    def __init__(self, target: int | str, processes: int = 2) -> None:
+        self.target, self.count = str(target), processes
         self.processes: list[asyncio.subprocess.Process] = []
 
     async def start(self) -> None:
         for _ in range(self.count):
             self.processes.append(await asyncio.create_subprocess_exec(
-                sys.executable, str(Path(__file__).resolve()), str(self.port),
+                sys.executable, str(Path(__file__).resolve()), self.target,
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 limit=2**24))
 
@@ -416,7 +444,7 @@ class Generators:
         """Every listener's counts (one process after the other), and each process's CPU."""
         parts = await asyncio.gather(*(self._call(p, {"op": "snapshot"}) for p in self.processes))
         merged: dict[str, Any] = {key: [x for part in parts for x in part[key]]
-                                  for key in ("packets", "first", "answered", "cohort")}
+                                  for key in ("packets", "first", "answered", "cohort", "node")}
         merged["shares_time"] = [part["time"] for part in parts for _ in part["packets"]]
         merged["cpu"] = [part["cpu"] for part in parts]
         merged["poller"] = [part["poller"] for part in parts]
@@ -437,4 +465,4 @@ class Generators:
 
 
 if __name__ == "__main__":
-    asyncio.run(Process(int(sys.argv[1])).run())
+    asyncio.run(Process(sys.argv[1]).run())

@@ -1,14 +1,16 @@
 """One Space on a fleet of three media nodes against the same Space on one node, side by
 side in one run: PostgreSQL, the API and `spaces media` processes on 127.0.0.1, 10 speakers
-(one sends a tone burst every 500 ms, one a steady 440 Hz tone), listeners through the API
-as real aiortc peers. Prints, per row: listeners in total and per node, media CPU (cores,
-summed over the nodes), listeners per core of media CPU, the worst listener's share of
-packets, burst latency p50 / p99 at a listener on the origin and on an edge (the edge hop),
-and then the failover times: SIGKILL an edge (its listener is told on the live stream and
+(one sends a tone burst every 500 ms, one a steady 440 Hz tone). The listeners offer through
+the API: the cheap ones of bench/listeners.py (real aiortc peers, several hundred per
+process, in processes of their own), and one decoding probe per node in this process. They
+grow by 100 until a listener gets less than 99 % of the packets. Prints, per row: listeners
+in total and per node, media CPU (cores, summed over the nodes), the listener processes'
+CPU, listeners per core of media CPU, the worst listener's share of packets, burst latency
+p50 / p99 at a probe on the origin and on an edge (the edge hop), and then the failover times: SIGKILL an edge (its listener is told on the live stream and
 listens again), SIGKILL the origin (the speakers publish again, the listener listens again)
 until the burst is heard again.
 
-Run: .venv/bin/python bench/nodes.py                  (a few minutes)
+Run: .venv/bin/python bench/nodes.py                  (about ten minutes)
      .venv/bin/python bench/nodes.py --quick          (a smoke run, as in CI)
      .venv/bin/python bench/nodes.py --json FILE      (the figures, under the issue's keys)
 """
@@ -22,6 +24,7 @@ import os
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -31,6 +34,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import STEADY_HZ, BurstTrack, Probe, fresh_database, latencies, p99, services_env  # noqa: E402
+from listeners import Generators  # noqa: E402
 
 from media.rtp_tap import tap  # noqa: E402
 from tests.peers import ToneTrack  # noqa: E402
@@ -38,6 +42,8 @@ from tests.stream_watcher import Watcher  # noqa: E402
 from tests.support import Server, free_port, register  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
+GENERATORS = 2  # listener processes (bench/listeners.py)
+ENOUGH = 0.99  # the worst listener's share of packets a step must reach
 
 
 def cpu_seconds(pid: int) -> float:
@@ -83,6 +89,7 @@ class Run:
                                          command="media", port=free_port()) for i in range(nodes)}
         self.api = Server(where / "api", env)
         self.pcs: list[RTCPeerConnection] = []
+        self.listeners: Generators | None = None
 
     async def start(self, web: httpx.AsyncClient) -> None:
         for node in self.nodes.values():
@@ -104,6 +111,8 @@ class Run:
         for who in self.speakers:
             http.post(f"{self.base}/speakers/{who.id}/unmute", headers=who.auth)
         await self.publish(web)
+        self.listeners = Generators(f"{self.api.url}{self.base}/audio/listen", GENERATORS)
+        await self.listeners.start()
 
     async def _fleet_size(self) -> int:
         import psycopg
@@ -127,6 +136,8 @@ class Run:
                 if node.process and node.process.poll() is None}
 
     async def close(self) -> None:
+        if self.listeners is not None:
+            await self.listeners.close()
         for pc in self.pcs:
             await pc.close()
         self.api.stop()
@@ -144,40 +155,44 @@ async def measure(database_url: str, nodes: int, listeners: int, seconds: float,
             try:
                 await run.start(web)
                 probes: dict[str, Probe] = {}
-                counts = [0] * listeners
-                placed: dict[str, int] = {}
 
-                def counter(i: int) -> Any:
-                    def count(*_: Any) -> None:
-                        counts[i] += 1
-                    return count
-
-                for i in range(listeners):
-                    pc, node = await offer(web, f"{run.base}/audio/listen", None, on_packet=counter(i))
+                async def probe() -> None:
+                    """A decoding listener, on whichever node the API places it."""
+                    heard = Probe()
+                    pc, node = await offer(web, f"{run.base}/audio/listen", None,
+                                           on_packet=heard.on_packet)
                     run.pcs.append(pc)
-                    placed[node] = placed.get(node, 0) + 1
-                    if node not in probes:  # one decoding listener per node
-                        probes[node] = Probe()
-                        pc, _ = await offer(web, f"{run.base}/audio/listen", None,
-                                            on_packet=probes[node].on_packet)
-                        run.pcs.append(pc)
+                    probes.setdefault(node, heard)
+
+                await probe()  # the origin's, the first listener
+                generators = run.listeners
+                assert generators is not None
+                await generators.join(listeners)
+                placed = Counter((await generators.snapshot())["node"])
+                for _ in range(2 * nodes):  # then one on each edge (each has room for 3)
+                    if set(placed) <= set(probes):
+                        break
+                    await probe()
                 await asyncio.sleep(2.0)
-                start_counts, start_cpu, started = list(counts), run.cpu(), time.monotonic()
+                first, start_cpu = await generators.snapshot(), run.cpu()
                 heard_from = {n: len(p.onsets) for n, p in probes.items()}
                 await asyncio.sleep(seconds)
-                end_cpu, elapsed = run.cpu(), time.monotonic() - started
-                shares = [(c - s) / (elapsed * 50) for c, s in zip(counts, start_counts)]
+                last, end_cpu = await generators.snapshot(), run.cpu()
+                elapsed = last["time"] - first["time"]
+                shares = [(b - a) / ((tb - ta) * 50) for a, b, ta, tb in zip(
+                    first["packets"], last["packets"], first["shares_time"], last["shares_time"])]
                 cores = sum(end_cpu[n] - start_cpu[n] for n in end_cpu) / elapsed
                 hops = {n: sorted(latencies(run.burst.onsets, p.onsets[heard_from[n]:]))
                         for n, p in probes.items()}
                 origin_lat = hops.get(run.origin, [])
                 edge_lat = [x for n, lat in hops.items() if n != run.origin for x in lat]
                 result: dict[str, Any] = {
-                    "listeners": listeners, "per_node": placed, "cores": cores,
+                    "listeners": listeners, "per_node": dict(placed), "cores": cores,
+                    "gen_cores": (sum(last["cpu"]) - sum(first["cpu"])) / elapsed,
                     "per_core": listeners / cores if cores else float("inf"),
-                    "worst_share": min(shares),
+                    "worst_share": min(shares), "failed": last["failed"],
                     # both tones at a decoding listener on every node, and packets at all
-                    "all_heard": min(shares) >= 0.9 and all(
+                    "all_heard": min(shares) >= 0.9 and not last["failed"] and all(
                         p.onsets and p.steady for p in probes.values()),
                     "origin_p50": statistics.median(origin_lat) if origin_lat else float("nan"),
                     "origin_p99": p99(origin_lat) if origin_lat else float("nan"),
@@ -229,21 +244,29 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run: few listeners, short")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
-    steps = [6] if args.quick else [20, 40, 60]  # past ~60 the peers of this one process saturate 2 cores
+    steps = [6] if args.quick else range(100, 2001, 100)  # until a listener gets too little
     seconds = 2.0 if args.quick else 6.0
     admin = services_env()["SPACES_DATABASE_URL"]
-    print(f"{'nodes':<6}{'listeners':>10}{'per node':>16}{'cores':>7}{'per core':>9}"
+    print(f"{'nodes':<6}{'listeners':>10}{'per node':>16}{'cores':>7}{'gen':>6}{'per core':>9}"
           f"{'worst %':>8}{'origin p50':>11}{'edge p50':>9}{'edge p99':>9}", flush=True)
     rows: dict[int, list[dict[str, Any]]] = {1: [], 3: []}
     for listeners in steps:
+        step = {}
         for nodes in (1, 3):
             with fresh_database(admin) as url:
-                r = asyncio.run(measure(url, nodes, listeners, seconds, failover=False))
-            rows[nodes].append(r)
+                r = step[nodes] = asyncio.run(measure(url, nodes, listeners, seconds, failover=False))
             spread = "/".join(str(v) for _, v in sorted(r["per_node"].items()))
-            print(f"{nodes:<6}{listeners:>10}{spread:>16}{r['cores']:>7.2f}{r['per_core']:>9.0f}"
+            print(f"{nodes:<6}{listeners:>10}{spread:>16}{r['cores']:>7.2f}{r['gen_cores']:>6.2f}"
+                  f"{r['per_core']:>9.0f}"
                   f"{r['worst_share'] * 100:>8.1f}{r['origin_p50']:>11.1f}{r['edge_p50']:>9.1f}"
                   f"{r['edge_p99']:>9.1f}", flush=True)
+        short = min(r["worst_share"] for r in step.values()) < ENOUGH
+        if short and rows[1]:
+            break  # the figures are those of the last step where every listener got enough
+        for nodes, r in step.items():
+            rows[nodes].append(r)
+        if short:
+            break
     fleet, single = rows[3][-1], rows[1][-1]
     # Failovers on a fleet with room to spare on the surviving nodes (a full fleet has none):
     # three listeners fill the origin (capacity 4 with its probe), so that the next listener
