@@ -6,9 +6,10 @@ process, in processes of their own), and one decoding probe per node in this pro
 grow by 100 until a listener gets less than 99 % of the packets. Prints, per row: listeners
 in total and per node, media CPU (cores, summed over the nodes), the listener processes'
 CPU, listeners per core of media CPU, the worst listener's share of packets, burst latency
-p50 / p99 at a probe on the origin and on an edge (the edge hop), and then the failover times: SIGKILL an edge (its listener is told on the live stream and
-listens again), SIGKILL the origin (the speakers publish again, the listener listens again)
-until the burst is heard again.
+p50 / p99 at a probe on the origin and on an edge (the edge hop), and then the failover
+times: SIGKILL an edge (its listener is told on the live stream and listens again), SIGKILL
+the origin (the speakers publish again, the listener listens again) until the burst is
+heard again.
 
 Run: .venv/bin/python bench/nodes.py                  (about ten minutes)
      .venv/bin/python bench/nodes.py --quick          (a smoke run, as in CI)

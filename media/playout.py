@@ -8,6 +8,12 @@ The buffer starts playing once it holds `hold` packets beyond the first, so that
 packet, and with it the FEC of a lost one, is usually at hand; it never holds more than
 `longest` (then the oldest go: latency must not creep), and sheds a frame when it has
 been deeper than the hold for a second.
+
+A packet that comes after its turn (a retransmission too slow, or jitter) says the hold is
+too short for this speaker's path: it grows by one frame (up to `longest` - 2), and the
+buffer deepens at the next missing turn it cannot rebuild, which it conceals without moving
+on, so that the packet may still come. After ten seconds with nothing late the hold comes
+back down a frame (and the buffer sheds one a second later).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from media.libopus import Decoder
 
 IDLE_TICKS = 5  # nothing came for this long: the speaker paused; start again with a hold
 SHRINK_AFTER = 50  # ticks (1 s) deeper than the hold before the buffer sheds a frame
+RELAX_AFTER = 500  # ticks (10 s) with nothing late before a raised hold comes down a frame
 
 
 @dataclass
@@ -35,6 +42,8 @@ class PlayoutStats:
 class Playout:
     def __init__(self, hold: int = 1, longest: int = 4, fec: bool = True) -> None:
         self.hold, self.longest = hold, longest
+        self.shortest, self.deepest = hold, max(hold, longest - 2)  # where the hold may go
+        self.calm = 0  # ticks since a packet last came after its turn
         self.fec = fec  # rebuild a lost frame from the next packet (else conceal it)
         self.decoder = Decoder()
         self.packets: dict[int, bytes] = {}  # extended sequence number -> Opus payload
@@ -49,10 +58,12 @@ class Playout:
         """A packet, or (`redundant`) a RED block carrying an earlier one again: that
         only fills a gap, and counts as `redundant` when it does."""
         extended = self._extend(sequence)
-        if (self.playing and self.next is not None and extended < self.next) \
-                or extended in self.packets:
+        after_its_turn = self.playing and self.next is not None and extended < self.next
+        if after_its_turn or extended in self.packets:
             if not redundant:
                 self.stats.late += 1
+                if after_its_turn:
+                    self.hold, self.calm = min(self.hold + 1, self.deepest), 0
             return
         if redundant:
             if self.highest is None or extended > self.highest:
@@ -86,6 +97,9 @@ class Playout:
             self.stats.concealed += 1
             return self.decoder.conceal()
         self.idle = 0
+        self.calm += 1
+        if self.calm >= RELAX_AFTER and self.hold > self.shortest:
+            self.hold, self.calm = self.hold - 1, 0
         # Deeper than the hold for a while (a burst of late packets came at once): one
         # frame goes, so the delay a network hiccup added does not stay for good.
         self.deep = self.deep + 1 if self.highest - self.next > self.hold else 0
@@ -94,11 +108,15 @@ class Playout:
             if self.packets.pop(self.next, None) is not None:
                 self.stats.dropped += 1
             self.next += 1
-        turn, self.next = self.next, self.next + 1
+        turn = self.next
         payload = self.packets.pop(turn, None)
+        following = self.packets.get(turn + 1) if self.fec and payload is None else None
+        if payload is None and following is None and self.highest - turn < self.hold:
+            self.stats.concealed += 1  # the buffer deepens: this turn's packet may yet come
+            return self.decoder.conceal()
+        self.next = turn + 1
         if payload is not None:
             return self.decoder.decode(payload)
-        following = self.packets.get(turn + 1) if self.fec else None
         if following is not None:
             self.stats.recovered += 1
             return self.decoder.recover(following)

@@ -102,7 +102,9 @@ def test_a_listener_behind_ten_percent_loss_hears_the_tone_and_misses_just_what_
 def test_a_speaker_behind_loss_is_heard_and_the_media_node_asks_for_what_was_lost(server):
     http, host, base = live_space(server)
     fan = register(http, "fan")
-    relay = LossyRelay(loss=0.1, direction="to_server", impaired="rtp", seed=29)
+    # 5 % as the issue asks: at 10 % one resend in ten is lost again, and the mix's 1 % of
+    # concealed frames is what chance gives (seed 29 loses none of the first packets either)
+    relay = LossyRelay(loss=0.05, direction="to_server", impaired="rtp", seed=29)
 
     async def scenario() -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=server.url, timeout=20) as web:
@@ -130,7 +132,7 @@ def test_a_speaker_behind_loss_is_heard_and_the_media_node_asks_for_what_was_los
     # the speaker's RTP all went via the relay, and the packets the node asked for again (NACK)
     resent = up.kinds["rtp"] - seen["sent"]["packetsSent"]
     assert 0.6 * up.dropped <= resent <= up.dropped + 3
-    assert 0.06 < seen["loss"] < 0.14
+    assert 0.02 < seen["loss"] < 0.09
     # the media node saw each gap and asked for it: what stays lost is the resends lost again
     assert seen["report"]["packetsLost"] <= 0.3 * up.dropped
     # and the mix concealed almost nothing of the speaker (FEC and resends made good the rest)

@@ -141,3 +141,38 @@ def test_a_buffer_deeper_than_its_hold_for_a_second_sheds_a_frame():
         playout.frame()
         playout.push(stream[sequence], sequence)
     assert playout.highest - playout.next <= 2 and playout.stats.dropped >= 1
+
+
+
+def arrive(playout: Playout, stream: list[bytes], sequences: list[int | None]) -> None:
+    """Each tick one packet comes (None: it was lost) just before the mix takes a frame."""
+    for sequence in sequences:
+        if sequence is not None:
+            playout.push(stream[sequence], sequence)
+        playout.frame()
+
+
+def a_late_resend_then_a_loss(playout: Playout, stream: list[bytes]) -> None:
+    arrive(playout, stream, [0, 1, 2, 3, 4, None, 6])  # 5 lost: concealed at its turn
+    playout.push(stream[5], 5)  # its resend, after its turn
+    assert (playout.stats.late, playout.hold) == (1, 2)
+    arrive(playout, stream, [7, 8, None, 10])  # 9 lost: the buffer waits a tick for it
+    playout.push(stream[9], 9)  # the resend, as slow as 5's: now in time
+
+
+def test_a_packet_after_its_turn_lengthens_the_hold_so_the_next_resend_is_in_time():
+    playout = Playout(hold=1, longest=4, fec=False)
+    stream = packets(20)
+    a_late_resend_then_a_loss(playout, stream)
+    arrive(playout, stream, list(range(11, 20)))
+    assert playout.stats.late == 1 and playout.stats.concealed == 2  # 5, and the tick waited
+    assert playout.highest - playout.next == 1  # a frame deeper than before the losses
+
+
+def test_a_lengthened_hold_comes_back_down_after_ten_calm_seconds():
+    playout = Playout(hold=1, longest=4, fec=False)
+    stream = packets(700)
+    a_late_resend_then_a_loss(playout, stream)
+    arrive(playout, stream, list(range(11, 700)))
+    assert playout.hold == 1 and playout.stats.dropped == 1  # shed the frame it had waited
+    assert playout.highest - playout.next == 0
