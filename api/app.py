@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -42,6 +41,7 @@ from api.routes import (
     webhooks,
 )
 from api.stream import StreamHub
+from infrastructure.garbage import calm_garbage_collection
 from infrastructure.settings import Settings
 
 WEB = Path(__file__).resolve().parents[1] / "web"
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         # Queries (and, without group commit, commands) block on the database in worker
         # threads; a bounded number keeps the GIL from thrashing.
         to_thread.current_default_thread_limiter().total_tokens = system.settings.threads
-        _calm_garbage_collection()
+        calm_garbage_collection()
         system.start()
         views_waiter.start_on(asyncio.get_running_loop())
         if system.settings.read_cache_seconds and role == "api":  # a media node serves no reads
@@ -119,14 +119,3 @@ def create_app(settings: Settings | None = None, system: System | None = None,
         app.mount("/web", StaticFiles(directory=WEB), name="web")
     return app
 
-
-def _calm_garbage_collection() -> None:
-    """A full collection walks every object, the cached aggregates included, and holds the
-    GIL meanwhile: with the default thresholds they came often and made the slowest
-    requests of a busy server (p99) three times slower. Objects from start-up are frozen
-    out of the walk, and full collections come a hundred times less often; the young
-    generations are collected as usual."""
-    gc.collect()
-    gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, 1000)

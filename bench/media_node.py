@@ -30,6 +30,7 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from aiortc.contrib.media import MediaRelay  # noqa: E402
 
 import media.ice  # noqa: E402,F401
+from infrastructure.garbage import calm_garbage_collection  # noqa: E402
 from media.node import MediaNode  # noqa: E402
 
 
@@ -140,6 +141,7 @@ def rss_bytes() -> int:
 
 
 async def main() -> None:
+    calm_garbage_collection()  # as `spaces media` does
     side = Naive() if sys.argv[1] == "relay" else Ours(sys.argv[1])
 
     async def handle(request: dict, writer: asyncio.StreamWriter) -> None:
