@@ -23,6 +23,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -178,4 +179,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    uvloop.run(main())  # the event loop `spaces media` runs on (uvicorn picks uvloop)
