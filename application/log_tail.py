@@ -12,17 +12,19 @@ reader fell behind) falls back to reading the log.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
 class LogTail:
     def __init__(self, recorder: Any, known_end: Callable[[], int] | None = None,
-                 kept: int = 64):
+                 kept: int = 64, topics: Sequence[str] | None = None):
         """`known_end`: how far a feeder has read the log (it hands over what it reads
-        next)."""
+        next). `topics`: only events of these are read from the log (a replay that takes
+        few kinds of events); the position then stays at the last one read."""
         self._recorder = recorder
         self._known_end = known_end
+        self._topics = tuple(topics or ())
         self._offered: deque[list[Any]] = deque(maxlen=kept)
 
     def offer(self, notifications: list[Any]) -> None:
@@ -53,4 +55,4 @@ class LogTail:
         if fed and self._known_end is not None and self._known_end() <= position:
             return []
         return self._recorder.select_notifications(
-            start=position, limit=limit, inclusive_of_start=False)
+            start=position, limit=limit, inclusive_of_start=False, topics=self._topics)

@@ -146,7 +146,7 @@ def rebuild(args: argparse.Namespace) -> int:
         bar = ProgressBar(system.app.position(), "rebuilding views:")
         done = system.projections.rebuild(progress=bar.update)
         bar.finish(done)
-        print(f"Rebuilt every view from {done} events; writing the notifications not "
+        print(f"Rebuilt every view from the events up to {done}; writing the notifications not "
               "written yet.", file=sys.stderr)
         batches = system.notifier.step()  # a running notifier shares the work
         print(f"Wrote the notifications in {batches} batches.", file=sys.stderr)

@@ -6,7 +6,7 @@ from typing import Any
 
 from application.ports import Cursor
 from domain.people import Account
-from projections.base import Projection, handles, text
+from projections.base import Projection, handles, handles_in_bulk, insert_rows, text
 
 
 class AccountsProjection(Projection):
@@ -16,7 +16,10 @@ class AccountsProjection(Projection):
 
     @handles(Account.AccountRegistered)
     def registered(self, event: Any, position: int, cursor: Cursor) -> None:
-        cursor.execute(
-            "INSERT INTO accounts (id, handle) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
-            (text(event.originator_id), event.handle),
-        )
+        self.registered_many([(event, position)], cursor)
+
+    @handles_in_bulk(Account.AccountRegistered)
+    def registered_many(self, events: list[tuple[Any, int]], cursor: Cursor) -> None:
+        insert_rows(cursor, "accounts (id, handle)",
+                    [(text(e.originator_id), e.handle) for e, _ in events],
+                    "ON CONFLICT (id) DO NOTHING")

@@ -19,7 +19,7 @@ from application.ports import Cursor, Views
 from domain.notifications import NotificationMarks
 from domain.space import Space
 from projections.audience import Audience
-from projections.base import handles, text
+from projections.base import handles, insert_rows, text
 
 SHARDS = 16  # a job's recipients, split by the first hex digit of their id
 GO_LIVE, INVITATION = "go_live", "invitation"
@@ -65,9 +65,8 @@ class NotificationsProjection(Audience):
             "created_at) SELECT ?, ?, space_id, host_id, NULL, ? FROM notification_hosts "
             "WHERE space_id = ? ON CONFLICT DO NOTHING",
             (position, GO_LIVE, text(event.timestamp), text(event.originator_id)))
-        cursor.executemany(
-            "INSERT INTO notification_shards (position, shard, after) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING", [(position, k, f"{k:x}") for k in range(SHARDS)])
+        insert_rows(cursor, "notification_shards (position, shard, after)",
+                    [(position, k, f"{k:x}") for k in range(SHARDS)], "ON CONFLICT DO NOTHING")
 
     @handles(Space.SpeakerInvited)
     def invited(self, event: Any, position: int, cursor: Cursor) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.utils import resolve_topic
 
 from application.background import WokenLoop
+from application.log_tail import LogTail
 from domain.operations import EventSkip
 from projections import presence, roster, signals
 from projections.accounts import AccountsProjection
@@ -76,7 +77,8 @@ class ProjectionRunner(WokenLoop):
         self._catch_up(fed=True)
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
-        """Processes every event recorded so far; returns how many it processed."""
+        """Processes every event recorded so far (telling `progress` the position after
+        each batch); returns how many it processed."""
         return self._catch_up(progress)
 
     def _catch_up(self, progress: Callable[[int], None] | None = None, fed: bool = False) -> int:
@@ -85,7 +87,7 @@ class ProjectionRunner(WokenLoop):
             batch = self._process_batch(fed)
             processed += len(batch)
             if progress and batch:
-                progress(processed)
+                progress(self._position)
             if self.tail.exhausted(batch, self.batch_size):
                 return processed
 
@@ -158,31 +160,35 @@ class ProjectionRunner(WokenLoop):
     # -- rebuilding ------------------------------------------------------------------------
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Replays the whole event store into new views; returns how many events it
-        replayed. On PostgreSQL the new views are written beside the live ones, which
-        readers and other writers go on using, and swapped in at the end in one
-        transaction, after the events stored meanwhile (other writers wait for that last
-        part only). Elsewhere the views are dropped and replayed in place, with other
+        """Replays the whole event store into new views; returns the position it replayed
+        it up to (the last event a projection takes). On PostgreSQL the new views are
+        written beside the live ones, which readers and other writers go on using, and
+        swapped in at the end in one transaction, after the events stored meanwhile (other
+        writers wait for that last part only); only the events projections take are read.
+        Elsewhere the views are dropped and replayed in place, with other
         writers waiting. Afterwards those writers skip what the rebuild covered, because
         `projection_positions` says how far it got."""
         if not self.views.builds_beside:
             return self._rebuild_in_place(progress)
         builder = ProjectionRunner(self.app, self.views, self.projections, REBUILD_BATCH)
         builder.serial = "projection-rebuild"  # it writes other tables than the running ones
+        # events no projection takes (half of them: a follow's edge, a handle's claim) stay
+        # unread; the running ones pass over those after the last taken when it hands over
+        builder.tail = LogTail(self.app.recorder, topics=taken_topics(self.projections))
         with self.views.beside():
             with self.views.transaction() as cursor:
                 builder._create_views(cursor)
                 self.views.write_live(cursor, self._kept())
-            done = builder.catch_up(progress)
+            builder.catch_up(progress)
             self._analyze()  # plans need statistics of the new tables
             with self.views.exclusive():
-                done += builder.catch_up(progress and (lambda n: progress(done + n)))
+                builder.catch_up(progress)
                 with self.views.transaction() as cursor:
                     cursor.execute("SELECT name, position FROM projection_positions")
                     reached = cursor.fetchall()
                     self.views.swap_in(cursor, self._rebuilt())
                     cursor.executemany(UPSERT_POSITIONS, reached)
-        return done
+        return builder.caught_up_to()
 
     def _rebuild_in_place(self, progress: Callable[[int], None] | None) -> int:
         with self.views.exclusive():
@@ -195,7 +201,8 @@ class ProjectionRunner(WokenLoop):
                     )
             self._create_tables()
             self._position = 0
-            return self.catch_up(progress)
+            self.catch_up(progress)
+            return self._position
 
     def _rebuilt(self) -> list[str]:
         return [t for p in self.projections for t in p.tables if t not in p.kept]
@@ -228,19 +235,30 @@ class ProjectionRunner(WokenLoop):
                 cursor.execute(statement)
 
 
+def taken_topics(projections: Sequence[Projection]) -> list[str]:
+    """The topics of the events these projections take, and of an operator's skip."""
+    kinds = {EventSkip.EventSkipped, *(kind for p in projections
+                                       for kind in (*p.handlers, *p.bulk_handlers))}
+    return sorted(kind.TOPIC for kind in kinds)  # type: ignore[attr-defined]
+
+
 def apply_in_runs(decode: Callable[[Any], Any], notifications: Sequence[Any],
                   running: list[Projection], cursor: Any, reached: dict[str, int] | None = None,
                   on_event: Callable[[Any], None] | None = None) -> None:
     """Every event to every running projection (not past it, when `reached` says how far
     each is). Events of one class in a row go to each projection as one run (in bulk where
     it takes them so); events no running projection takes are not even decoded, except an
-    operator's skip, which `on_event` (told of each decoded event) may be waiting for."""
+    operator's skip, which `on_event` (told of each) may be waiting for."""
     run: list[tuple[Any, int]] = []
     taken: dict[type, bool] = {EventSkip.EventSkipped: True}
 
     def hand_over() -> None:
+        if not run:
+            return
         for projection in running:
-            due = [(e, n) for e, n in run if reached is None or n > reached[projection.name]]
+            due = run
+            if reached is not None and reached[projection.name] >= run[0][1]:
+                due = [(e, n) for e, n in run if n > reached[projection.name]]
             if due:
                 projection.process_run(due, cursor)
         run.clear()
@@ -255,7 +273,7 @@ def apply_in_runs(decode: Callable[[Any], Any], notifications: Sequence[Any],
             hand_over()
         event = decode(notification)
         run.append((event, notification.id))
-        if on_event is not None:
+        if on_event is not None and kind is EventSkip.EventSkipped:
             on_event(event)
     hand_over()
 

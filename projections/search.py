@@ -18,7 +18,7 @@ from typing import Any
 from application.ports import Cursor, Views
 from domain.people import Account
 from domain.space import Space
-from projections.base import Projection, handles, text
+from projections.base import PARAMETERS_PER_INSERT, Projection, handles, handles_in_bulk, insert_rows, text
 from projections.spaces import LIVE_OR_UPCOMING, SPACE_COLUMNS
 
 POSTGRES = (
@@ -71,11 +71,17 @@ class SearchProjection(Projection):
 
     @handles(Account.AccountRegistered)
     def registered(self, event: Any, position: int, cursor: Cursor) -> None:
-        account_id = text(event.originator_id)
-        cursor.execute("INSERT INTO search_hosts (id, handle) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                       (account_id, event.handle))
-        cursor.execute("UPDATE space_search SET host_handle = ? WHERE host_id = ?",
-                       (event.handle, account_id))
+        self.registered_many([(event, position)], cursor)
+
+    @handles_in_bulk(Account.AccountRegistered)
+    def registered_many(self, events: list[tuple[Any, int]], cursor: Cursor) -> None:
+        hosts = [(text(e.originator_id), e.handle) for e, _ in events]
+        insert_rows(cursor, "search_hosts (id, handle)", hosts, "ON CONFLICT DO NOTHING")
+        for start in range(0, len(hosts), PARAMETERS_PER_INSERT):
+            ids = [account_id for account_id, _ in hosts[start:start + PARAMETERS_PER_INSERT]]
+            cursor.execute("UPDATE space_search SET host_handle = (SELECT h.handle FROM "
+                           "search_hosts h WHERE h.id = space_search.host_id) "
+                           f"WHERE host_id IN ({', '.join('?' * len(ids))})", ids)
 
     @handles(Space.SpaceCreated)
     def created(self, event: Any, position: int, cursor: Cursor) -> None:

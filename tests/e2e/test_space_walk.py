@@ -160,7 +160,7 @@ def walk_a_space(server: Server) -> dict:
     assert views() == before
     server.stop()
     output = spaces("rebuild", data_dir=server.data_dir, env=server.env)
-    assert f"Rebuilt every view from {position} events" in output
+    assert f"Rebuilt every view from the events up to {position};" in output
     http = server.start()
     assert http.get("/healthz").json()["views_position"] == position
     assert views() == before

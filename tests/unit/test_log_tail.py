@@ -10,8 +10,8 @@ from eventsourcing.persistence import Notification
 from application.log_tail import LogTail
 
 
-def notes(*ids: int) -> list[Notification]:
-    return [Notification(id=i, originator_id=uuid4(), originator_version=1, topic="t",
+def notes(*ids: int, topic: str = "t") -> list[Notification]:
+    return [Notification(id=i, originator_id=uuid4(), originator_version=1, topic=topic,
                          state=b"{}") for i in ids]
 
 
@@ -22,9 +22,10 @@ class Log:
         self.events = notes(*range(1, end + 1))
         self.reads = 0
 
-    def select_notifications(self, start: int, limit: int, inclusive_of_start: bool):
+    def select_notifications(self, start: int, limit: int, inclusive_of_start: bool,
+                             topics: tuple[str, ...] = ()):
         self.reads += 1
-        return [n for n in self.events if n.id > start][:limit]
+        return [n for n in self.events if n.id > start and (not topics or n.topic in topics)][:limit]
 
 
 def ids(batch) -> list[int]:
@@ -80,3 +81,12 @@ def test_exhausted_only_when_the_batch_was_short_and_nothing_more_is_handed_over
     assert not tail.exhausted(notes(1, 2), limit=2)
     tail.offer(notes(3))
     assert not tail.exhausted(notes(1), limit=2)
+
+
+def test_a_tail_of_some_topics_reads_only_those():
+    log = Log(0)
+    log.events = notes(1, 3, topic="taken") + notes(2, topic="other") + notes(4, 5, topic="taken")
+    log.events.sort(key=lambda n: n.id)
+    tail = LogTail(log, topics=["taken"])
+    assert ids(tail.after(0, limit=2)) == [1, 3]
+    assert ids(tail.after(3, limit=2)) == [4, 5]
