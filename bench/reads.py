@@ -13,7 +13,7 @@ events/s of each, and their ratio (`workers_speedup`).
 
 Run: .venv/bin/python bench/reads.py                 (the issue's data set: made once (~5 min),
                                                      kept in the database `bench_reads`; the
-                                                     rebuild of ~2.4M events takes ~15 min more)
+                                                     rebuild of ~2.4M events takes ~70 s more)
      .venv/bin/python bench/reads.py --quick         (a 1/100 data set, in a fresh database)
      .venv/bin/python bench/reads.py --json FILE     (the figures, under the issue's keys)
 """
