@@ -53,7 +53,12 @@ MANY_FOLLOWS = 300  # a reader who follows more: their feed walks the Spaces ins
 
 LIVE = "s.state = 'live'"
 UPCOMING = "s.state = 'created' AND s.scheduled_for IS NOT NULL"
-FOLLOWED = "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = s.host_id)"
+FOLLOWED = "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = s.host_id%s)"
+# On PostgreSQL the walk's test of each Space stays a test (OFFSET 0 keeps the planner from
+# turning it into a join from the reader's follows): the statement is prepared, and a
+# generic plan, which cannot know the reader follows thousands, would start from those
+# (25 ms instead of 3 for a reader following 5,000 hosts on the read-side data set).
+KEEP_AS_TEST = {"postgresql": " OFFSET 0", "sqlite": ""}
 
 
 @dataclass(frozen=True)
@@ -96,11 +101,11 @@ def feed(views: Views, follower_id: str, limit: int, after: FeedCursor | None = 
     parts: list[tuple[str, tuple[Any, ...]]] = []
     if after is None or after.live_seq is not None:
         seq = after.live_seq if after else None
-        parts.append((_select(walk, LIVE + ("" if seq is None else " AND s.live_seq < ?"),
+        parts.append((_select(views, walk, LIVE + ("" if seq is None else " AND s.live_seq < ?"),
                               "s.live_seq DESC"),
                       (follower_id, *(() if seq is None else (seq,)), limit)))
     upcoming = after if after is not None and after.live_seq is None else None
-    parts.append((_select(walk, UPCOMING + ("" if upcoming is None else
+    parts.append((_select(views, walk, UPCOMING + ("" if upcoming is None else
                                             " AND (s.scheduled_for, s.id) > (?, ?)"),
                           "s.scheduled_for, s.id"),
                   (follower_id, *(() if upcoming is None else (upcoming.scheduled_for,
@@ -133,9 +138,9 @@ def _follows_many(views: Views, follower_id: str) -> bool:
     return many
 
 
-def _select(walk: bool, where: str, order: str) -> str:
+def _select(views: Views, walk: bool, where: str, order: str) -> str:
     if walk:
-        source, where = "spaces s", f"{FOLLOWED} AND {where}"
+        source, where = "spaces s", f"{FOLLOWED % KEEP_AS_TEST[views.dialect]} AND {where}"
     else:
         source, where = "follows f JOIN spaces s ON s.host_id = f.followee_id", \
             f"f.follower_id = ? AND {where}"
