@@ -4,13 +4,14 @@ one row per recipient, a batch at a time.
 A job's recipients are split into 16 shards by the first hex digit of their id. A batch
 is one transaction: it takes one shard number (a lock: with PostgreSQL an advisory lock,
 so that notifiers in several processes share a launch shard by shard, never two on one),
-writes up to `batch` rows of that shard's oldest jobs (invitations first, then go-lives),
-and moves each job's cursor (the last recipient id done) in the same transaction. A
-notifier killed mid-batch loses nothing and repeats nothing: its transaction never
-committed, and a recipient holds at most one row per job (its primary key). Each
-recipient's rows are numbered in the order they arrive (`rseq`); since one shard number
-is written by one transaction at a time, a recipient's numbers are given, and committed,
-in order, so a live stream that resumes after a number misses nothing.
+writes up to `batch` rows of the oldest 100 jobs pending there (invitations among them
+first, then the go-lives, sharing the rest), and moves each job's cursor (the last
+recipient id done) in the same transaction. A notifier killed mid-batch loses nothing
+and repeats nothing: its transaction never committed, and a recipient holds at most one
+row per job (its primary key). Each recipient's rows are numbered in the order they
+arrive (`rseq`); since one shard number is written by one transaction at a time, a
+recipient's numbers are given, and committed, in order, so a live stream that resumes
+after a number misses nothing.
 """
 
 from __future__ import annotations
@@ -86,22 +87,26 @@ class Notifier(WokenThread):
         with self.views.transaction() as cursor:
             if not self.views.try_lock(cursor, f"notifier-shard-{shard}"):
                 return False
+            # the oldest pending, found on the index of what is to do (every job ever made
+            # stays in notification_jobs: sorting those would grow with the years)
             cursor.execute(
                 "SELECT s.position, s.after, j.kind, j.space_id, j.actor_id, j.recipient_id, "
-                "j.created_at FROM notification_shards s JOIN notification_jobs j ON "
-                "j.position = s.position WHERE s.done = 0 AND s.shard = ? AND s.position <= ? "
-                "ORDER BY CASE WHEN j.kind = ? THEN 1 ELSE 0 END, s.position LIMIT 100",
+                "j.created_at FROM (SELECT position, after FROM notification_shards WHERE "
+                "done = 0 AND shard = ? AND position <= ? ORDER BY position LIMIT 100) s "
+                "JOIN notification_jobs j ON j.position = s.position "
+                "ORDER BY CASE WHEN j.kind = ? THEN 1 ELSE 0 END, s.position",
                 (shard, up_to, GO_LIVE))
-            budget = self.batch
-            for position, after, kind, space_id, actor_id, recipient, created_at in cursor.fetchall():
-                if budget <= 0:
-                    break
-                job = (position, space_id, actor_id, created_at)
-                if kind == GO_LIVE:
-                    budget -= self._go_live(cursor, job, shard, after, budget)
-                else:
-                    self._one(cursor, job, kind, recipient)
-                    budget -= 1
+            jobs = cursor.fetchall()
+            others = [j for j in jobs if j[2] != GO_LIVE][:self.batch]  # the first, by the order
+            for position, _, kind, space_id, actor_id, recipient, created_at in others:
+                self._one(cursor, (position, space_id, actor_id, created_at), kind, recipient)
+            budget = self.batch - len(others)
+            # the rest shared among the go-lives: a host with few followers is done in this
+            # batch, a celebrity's launch goes on in the next ones
+            go_lives = [j for j in jobs if j[2] == GO_LIVE][:budget]
+            for position, after, _, space_id, host_id, _, created_at in go_lives:
+                self._go_live(cursor, (position, space_id, host_id, created_at), shard, after,
+                              budget // len(go_lives))
             return True
 
     @staticmethod
@@ -115,8 +120,10 @@ class Notifier(WokenThread):
         cursor.execute("UPDATE notification_shards SET done = 1 WHERE position = ?", (position,))
 
     def _go_live(self, cursor: Cursor, job: tuple[Any, ...], shard: int, after: str,
-                 limit: int) -> int:
-        """Writes the next `limit` recipients of the job in this shard; how many it took."""
+                 limit: int) -> None:
+        """Writes the next `limit` recipients of the job in this shard and moves its cursor
+        (on PostgreSQL in one statement that nothing waits for: a batch's go-lives go out
+        pipelined)."""
         position, space_id, host_id, created_at = job
         high = f"{shard + 1:x}" if shard + 1 < SHARDS else "g"  # ids of shard k are below k+1
         candidates = (host_id, position, after, high, limit, space_id, after, high, limit, limit)
@@ -124,21 +131,19 @@ class Notifier(WokenThread):
                 f"WHERE c.r <> ? AND {KEPT_OUT.format('c.r')} "
                 "ON CONFLICT (recipient_id, position) DO NOTHING")
         written = (position, GO_LIVE, space_id, host_id, created_at, host_id, host_id, space_id)
-        if self.views.dialect == "postgresql":  # the candidates found once, for both
-            cursor.execute(f"WITH found AS MATERIALIZED ({CANDIDATES}), written AS "
-                           f"({rows.format('found')}) SELECT COUNT(*), MAX(r) FROM found",
-                           (*candidates, *written))
-            taken, last = cursor.fetchone()
-        else:
-            cursor.execute(f"SELECT COUNT(*), MAX(r) FROM ({CANDIDATES}) c", candidates)
-            taken, last = cursor.fetchone()
-            if taken:
-                cursor.execute(rows.format(f"({CANDIDATES})"),
-                               (*written[:5], *candidates, *written[5:]))
-        if taken < limit:
-            cursor.execute("UPDATE notification_shards SET done = 1, after = ? WHERE position = ? "
-                           "AND shard = ?", (last or after, position, shard))
-        else:
-            cursor.execute("UPDATE notification_shards SET after = ? WHERE position = ? AND "
-                           "shard = ?", (last, position, shard))
-        return int(taken)
+        if self.views.dialect == "postgresql":  # the candidates found once, for all three
+            cursor.execute(
+                f"WITH found AS MATERIALIZED ({CANDIDATES}), written AS ({rows.format('found')}), "
+                "taken AS (SELECT COUNT(*) AS n, MAX(r) AS last FROM found) "
+                "UPDATE notification_shards SET done = CASE WHEN (SELECT n FROM taken) < ? "
+                "THEN 1 ELSE 0 END, after = COALESCE((SELECT last FROM taken), after) "
+                "WHERE position = ? AND shard = ?",
+                (*candidates, *written, limit, position, shard))
+            return
+        cursor.execute(f"SELECT COUNT(*), MAX(r) FROM ({CANDIDATES}) c", candidates)
+        taken, last = cursor.fetchone()
+        if taken:
+            cursor.execute(rows.format(f"({CANDIDATES})"),
+                           (*written[:5], *candidates, *written[5:]))
+        cursor.execute("UPDATE notification_shards SET done = ?, after = ? WHERE position = ? "
+                       "AND shard = ?", (int(taken < limit), last or after, position, shard))
