@@ -97,7 +97,7 @@ class Notifier(WokenThread):
                 "ORDER BY CASE WHEN j.kind = ? THEN 1 ELSE 0 END, s.position",
                 (shard, up_to, GO_LIVE))
             jobs = cursor.fetchall()
-            others = [j for j in jobs if j[2] != GO_LIVE][:self.batch]  # the first, by the order
+            others = [j for j in jobs if j[2] != GO_LIVE][:self.batch]  # invitations: first
             for position, _, kind, space_id, actor_id, recipient, created_at in others:
                 self._one(cursor, (position, space_id, actor_id, created_at), kind, recipient)
             budget = self.batch - len(others)

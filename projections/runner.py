@@ -165,15 +165,15 @@ class ProjectionRunner(WokenLoop):
         written beside the live ones, which readers and other writers go on using, and
         swapped in at the end in one transaction, after the events stored meanwhile (other
         writers wait for that last part only); only the events projections take are read.
-        Elsewhere the views are dropped and replayed in place, with other
-        writers waiting. Afterwards those writers skip what the rebuild covered, because
+        Elsewhere the views are dropped and replayed in place, with other writers waiting.
+        Afterwards those writers skip what the rebuild covered, because
         `projection_positions` says how far it got."""
         if not self.views.builds_beside:
             return self._rebuild_in_place(progress)
         builder = ProjectionRunner(self.app, self.views, self.projections, REBUILD_BATCH)
         builder.serial = "projection-rebuild"  # it writes other tables than the running ones
         # events no projection takes (half of them: a follow's edge, a handle's claim) stay
-        # unread; the running ones pass over those after the last taken when it hands over
+        # unread; those after the last one taken, the running projections pass over next
         builder.tail = LogTail(self.app.recorder, topics=taken_topics(self.projections))
         with self.views.beside():
             with self.views.transaction() as cursor:
