@@ -96,53 +96,65 @@ def feed(views: Views, follower_id: str, limit: int, after: FeedCursor | None = 
          plain: bool = False) -> list[dict[str, Any]]:
     """Live Spaces first (newest first), then upcoming ones (soonest first), after `after`.
     `plain`: always from the followed hosts (the plain read-time join). One statement: the
-    page's live part and its upcoming part, each limited, put in order here."""
+    page's live part and its upcoming part, each limited, put in order here. Each row also
+    says whether the reader follows many, which chooses the way of the reader's next read
+    (both ways give the same rows; the first read of a reader is the join)."""
     walk = not plain and _follows_many(views, follower_id)
+    counted = () if plain else (follower_id,)
     parts: list[tuple[str, tuple[Any, ...]]] = []
     if after is None or after.live_seq is not None:
         seq = after.live_seq if after else None
         parts.append((_select(views, walk, LIVE + ("" if seq is None else " AND s.live_seq < ?"),
-                              "s.live_seq DESC"),
-                      (follower_id, *(() if seq is None else (seq,)), limit)))
+                              "s.live_seq DESC", counted),
+                      (*counted, follower_id, *(() if seq is None else (seq,)), limit)))
     upcoming = after if after is not None and after.live_seq is None else None
     parts.append((_select(views, walk, UPCOMING + ("" if upcoming is None else
-                                            " AND (s.scheduled_for, s.id) > (?, ?)"),
-                          "s.scheduled_for, s.id"),
-                  (follower_id, *(() if upcoming is None else (upcoming.scheduled_for,
-                                                               upcoming.space_id)), limit)))
+                                                   " AND (s.scheduled_for, s.id) > (?, ?)"),
+                          "s.scheduled_for, s.id", counted),
+                  (*counted, follower_id, *(() if upcoming is None else
+                                            (upcoming.scheduled_for, upcoming.space_id)), limit)))
     rows = views.rows(" UNION ALL ".join(f"SELECT * FROM ({sql}) AS part{n}"
                                          for n, (sql, _) in enumerate(parts)),
                       tuple(p for _, params in parts for p in params), prepare=True)
+    if counted and rows:
+        _remember(views, follower_id, rows[0]["many"] > MANY_FOLLOWS)
+        for row in rows:
+            del row["many"]
     rows.sort(key=lambda r: (0, -r["live_seq"], "") if r["state"] == "live"
               else (1, r["scheduled_for"], r["id"]))
     return rows[:limit]
 
 
-_many: OrderedDict[tuple[int, str], tuple[bool, float]] = OrderedDict()
+_many: OrderedDict[tuple[int, str], float] = OrderedDict()  # (views, reader): known many until
 MANY_KEPT, MANY_SECONDS = 100_000, 60.0
 
 
 def _follows_many(views: Views, follower_id: str) -> bool:
-    """Kept a while: it only chooses the plan (both give the same rows), so a reader who
-    just crossed MANY_FOLLOWS is answered right either way."""
-    key, now = (id(views), follower_id), time.monotonic()
-    kept = _many.get(key)
-    if kept is not None and kept[1] > now:
-        return kept[0]
-    (row,) = views.rows(f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM follows WHERE follower_id = ? "
-                        f"LIMIT {MANY_FOLLOWS + 1}) AS firsts", (follower_id,), prepare=True)
-    many = row["n"] > MANY_FOLLOWS
-    _many[key] = (many, now + MANY_SECONDS)
+    """Whether the reader's last read (in this process, within MANY_SECONDS) found they
+    follow many: it only chooses the way, so a reader who just crossed MANY_FOLLOWS is
+    answered right either way."""
+    until = _many.get((id(views), follower_id))
+    return until is not None and until > time.monotonic()
+
+
+def _remember(views: Views, follower_id: str, many: bool) -> None:
+    key = (id(views), follower_id)
+    if not many:
+        _many.pop(key, None)
+        return
+    _many[key] = time.monotonic() + MANY_SECONDS
+    _many.move_to_end(key)
     if len(_many) > MANY_KEPT:
         _many.popitem(last=False)
-    return many
 
 
-def _select(views: Views, walk: bool, where: str, order: str) -> str:
+def _select(views: Views, walk: bool, where: str, order: str, counted: tuple[Any, ...]) -> str:
+    many = (f", (SELECT COUNT(*) FROM (SELECT 1 FROM follows WHERE follower_id = ? "
+            f"LIMIT {MANY_FOLLOWS + 1}) AS firsts) AS many") if counted else ""
     if walk:
         source, where = "spaces s", f"{FOLLOWED % KEEP_AS_TEST[views.dialect]} AND {where}"
     else:
         source, where = "follows f JOIN spaces s ON s.host_id = f.followee_id", \
             f"f.follower_id = ? AND {where}"
-    return (f"SELECT {SPACE_COLUMNS} FROM {source} LEFT JOIN accounts a ON a.id = s.host_id "
+    return (f"SELECT {SPACE_COLUMNS}{many} FROM {source} LEFT JOIN accounts a ON a.id = s.host_id "
             f"WHERE {where} ORDER BY {order} LIMIT ?")
