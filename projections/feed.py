@@ -105,12 +105,12 @@ def feed(views: Views, follower_id: str, limit: int, after: FeedCursor | None = 
     if after is None or after.live_seq is not None:
         seq = after.live_seq if after else None
         parts.append((_select(views, walk, LIVE + ("" if seq is None else " AND s.live_seq < ?"),
-                              "s.live_seq DESC", counted),
+                              "s.live_seq DESC", not plain),
                       (*counted, follower_id, *(() if seq is None else (seq,)), limit)))
     upcoming = after if after is not None and after.live_seq is None else None
     parts.append((_select(views, walk, UPCOMING + ("" if upcoming is None else
                                                    " AND (s.scheduled_for, s.id) > (?, ?)"),
-                          "s.scheduled_for, s.id", counted),
+                          "s.scheduled_for, s.id", not plain),
                   (*counted, follower_id, *(() if upcoming is None else
                                             (upcoming.scheduled_for, upcoming.space_id)), limit)))
     rows = views.rows(" UNION ALL ".join(f"SELECT * FROM ({sql}) AS part{n}"
@@ -148,7 +148,7 @@ def _remember(views: Views, follower_id: str, many: bool) -> None:
         _many.popitem(last=False)
 
 
-def _select(views: Views, walk: bool, where: str, order: str, counted: tuple[Any, ...]) -> str:
+def _select(views: Views, walk: bool, where: str, order: str, counted: bool) -> str:
     many = (f", (SELECT COUNT(*) FROM (SELECT 1 FROM follows WHERE follower_id = ? "
             f"LIMIT {MANY_FOLLOWS + 1}) AS firsts) AS many") if counted else ""
     if walk:
