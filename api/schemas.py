@@ -141,6 +141,7 @@ class SpaceView(SpaceSummary):
     open_invitations: list[UUID] | None = Field(None, description="shown to the host and co-hosts only")
     reminder_count: int = Field(0, description="people who asked to hear when it goes live")
     reminded: bool | None = Field(None, description="whether you set a reminder (signed in only)")
+    following_host: bool | None = Field(None, description="whether you follow the host (signed in only)")
 
 
 class SpacePage(BaseModel):

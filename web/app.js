@@ -2,9 +2,11 @@
 // This module routes to a page and wires the Space's live stream to the parts it changes.
 import { $, h, say } from "./dom.js";
 import { api, follow, session } from "./transport.js";
-import { changes, room } from "./state.js";
+import { changes, isHost, room } from "./state.js";
 import { leaveAudio, reconnect } from "./audio.js";
+import { analyticsPanel } from "./analytics.js";
 import { home } from "./home.js";
+import { bell, notificationsPage } from "./notifications.js";
 import { build, patchCaption, patchCount, patchMine, patchTalking, patchView, showReactions } from "./space.js";
 import { patchRoster } from "./people.js";
 
@@ -31,12 +33,18 @@ const refreshView = latest(async () => (await api(`/v1/spaces/${room.id}`)).data
 const refreshRoster = latest(async () => (await api(`/v1/spaces/${room.id}/listeners`)).data,
   (roster) => { room.roster = roster; patchRoster(); });
 
+async function showAnalytics() {
+  const panel = await analyticsPanel(room.id).catch((error) => { say(error.message); });
+  if (panel) app.append(panel);
+}
+
 async function spacePage(id) {
   room.id = id;
   try {
     room.view = (await api(`/v1/spaces/${id}`)).data;
   } catch (error) {
     app.replaceChildren(h("p", { id: "notice", role: "status" }, error.message));
+    if (error.status === 410 && session) showAnalytics();  // its host still reads how it went
     return;
   }
   build(app);
@@ -44,7 +52,7 @@ async function spacePage(id) {
   changes.addEventListener("audio", patchMine);
   changes.addEventListener("acted", refreshView);
   refreshRoster();
-  const stream = follow(id, {
+  const stream = follow(`/v1/spaces/${id}/stream`, {
     snapshot: (data) => { room.invited = !!data.invited; refreshView(); refreshRoster(); },
     stage: refreshView, switches: refreshView, state: refreshView, speak_request: refreshView, pin: refreshView,
     listeners: (data) => { patchCount(data.count); refreshRoster(); },
@@ -63,10 +71,16 @@ async function spacePage(id) {
       await refreshView();
       refreshRoster();
       say("This Space has ended.");
+      if (isHost()) showAnalytics();
     },
   });
 }
 
-if (session) $("#me").textContent = `@${session.handle}`;
+if (session) {
+  $("#me").textContent = `@${session.handle}`;
+  bell($("header"));
+}
 const match = location.pathname.match(/^\/s\/([0-9a-f-]+)$/);
-if (match) spacePage(match[1]); else home(app);
+if (match) spacePage(match[1]);
+else if (location.pathname === "/notifications" && session) notificationsPage(app);
+else home(app);

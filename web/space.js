@@ -2,7 +2,7 @@
 // someone is typing or has focused survives captions, "talking" messages and stage changes.
 import { $, h, patchList, say } from "./dom.js";
 import { api, session } from "./transport.js";
-import { handleOf, isCohost, isHost, isModerator, isOver, me, room, speakerOf } from "./state.js";
+import { changed, handleOf, isCohost, isHost, isModerator, isOver, me, room, speakerOf } from "./state.js";
 import { listen, stopListening, unmute } from "./audio.js";
 import { patchRoster, patchStage, sheet } from "./people.js";
 
@@ -19,7 +19,8 @@ export function build(app) {
       h("p", { class: "meta" }, h("span", { class: "badge", id: "state" }),
         h("span", { class: "badge rec", id: "recording", hidden: true }, "● Recording"),
         h("span", { class: "badge", id: "transcripts", hidden: true }, "Transcripts on"),
-        h("span", { class: "muted" }, h("span", { id: "hosted" }), " · ", h("span", { id: "listeners" }))),
+        h("span", { class: "muted" }, h("span", { id: "hosted" }), " · ", h("span", { id: "listeners" }),
+          h("span", { id: "reminders" }))),
       h("p", { class: "muted share" }, "Share: ", h("a", { id: "share" })),
       h("p", { id: "pin", hidden: true })),
     h("section", { class: "stage-area", "aria-labelledby": "stage-title" },
@@ -52,6 +53,8 @@ export function patchView() {
   $("#transcripts").hidden = !v.transcripts;
   $("#hosted").textContent = `Hosted by @${v.host.handle}`;
   patchCount(v.listener_count);
+  $("#reminders").textContent = v.state === "created" && v.reminder_count
+    ? ` · ${v.reminder_count} ${v.reminder_count === 1 ? "person wants" : "people want"} a reminder` : "";
   $("#share").href = v.link;
   $("#share").textContent = location.origin + v.link;
   // The API pins only http(s) URLs; the link opens apart from this page.
@@ -129,6 +132,15 @@ export function patchMine() {
       buttons.push(h("button", { onclick: () => answer("accept") }, "Accept invitation"),
         h("button", { class: "quiet", onclick: () => answer("decline") }, "Decline"));
     }
+    if (session && v.state === "created" && v.scheduled_for && !isHost()) {
+      buttons.push(h("button", { class: "quiet", "aria-pressed": String(!!v.reminded),
+        onclick: () => toggle(`/v1/spaces/${v.id}/reminders/me`, v.reminded) }, v.reminded ? "Reminder set" : "Remind me"));
+    }
+    if (session && !isHost()) {
+      buttons.push(h("button", { class: "quiet", "aria-pressed": String(!!v.following_host),
+        onclick: () => toggle(`/v1/accounts/${me()}/following/${v.host.id}`, v.following_host) },
+        `${v.following_host ? "Following" : "Follow"} @${v.host.handle}`));
+    }
   }
   // Rebuilt only when what it offers changes, so a focused button keeps its focus.
   const mine = $("#mine"), labels = buttons.map((b) => b.textContent).join("|");
@@ -138,6 +150,12 @@ export function patchMine() {
     mine.replaceChildren(...buttons);
     if (focused) [...mine.children].find((b) => b.textContent === focused)?.focus();
   }
+}
+
+// Sets (PUT) or clears (DELETE) one of the viewer's own switches, then reads the view again.
+async function toggle(path, on) {
+  await act(api(path, { method: on ? "DELETE" : "PUT" }));
+  changed("acted");
 }
 
 async function answer(choice) {

@@ -35,10 +35,11 @@ async function request(path, { method = "GET", body, sdp } = {}) {
   return { data, response };
 }
 
-// Follows a Space's stream: `handlers` maps a message kind to a function of its data.
-export function follow(spaceId, handlers) {
+// Follows a stream (a Space's, or the viewer's notifications): `handlers` maps a message
+// kind to a function of its data.
+export function follow(path, handlers) {
   const query = session ? `?access_token=${encodeURIComponent(session.token)}` : "";
-  const stream = new EventSource(`/v1/spaces/${spaceId}/stream${query}`);
+  const stream = new EventSource(`${path}${query}`);
   for (const [kind, handler] of Object.entries(handlers)) {
     stream.addEventListener(kind, (event) => {
       const data = event.data ? JSON.parse(event.data) : {};

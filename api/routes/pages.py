@@ -22,6 +22,11 @@ def home() -> HTMLResponse:
     return HTMLResponse(_page("Spaces", "<p>Loading…</p>"))
 
 
+@router.get("/notifications", response_class=HTMLResponse, include_in_schema=False)
+def notifications() -> HTMLResponse:
+    return HTMLResponse(_page("Notifications", "<p>Loading…</p>"))
+
+
 @router.get("/s/{space_id}", response_class=HTMLResponse, dependencies=[CaughtUp])
 def public_page(space_id: str, caller: OptionalCaller, system: SystemDep) -> HTMLResponse:
     """The shareable link: the web app's Space page, with the Space's summary in the HTML."""

@@ -186,6 +186,10 @@ def test_the_host_schedules_and_followers_see_the_upcoming_space(client):
                         headers=host.auth).json()
     (upcoming,) = client.get("/v1/feed", params={"after": done["position"]}, headers=fan.auth).json()["items"]
     assert upcoming["id"] == space and upcoming["state"] == "created"
+    detail = client.get(f"/v1/spaces/{space}", headers=fan.auth).json()
+    assert detail["following_host"] is True
+    assert client.get(f"/v1/spaces/{space}", headers=host.auth).json()["following_host"] is False
+    assert client.get(f"/v1/spaces/{space}").json()["following_host"] is None  # nobody signed in
     assert upcoming["scheduled_for"].startswith(soon.astimezone(timezone.utc).isoformat()[:19])
     assert_problem(client.patch(f"/v1/spaces/{space}", json={"scheduled_for": soon.isoformat()},
                                 headers=fan.auth), 403)
