@@ -10,6 +10,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import JsonDict
 
+from infrastructure.webhooks import EVENT_TYPES
+
 SpeakerPolicy = Literal["everyone", "following", "invited"]
 
 
@@ -263,13 +265,19 @@ class SpaceAnalytics(BaseModel):
     reports: int
 
 
+# whsec_ and base64 of 24 to 65 bytes (the server takes 24 to 64)
+SECRET_PATTERN = "^whsec_(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
+
 class NewWebhook(Body):
     url: str = Field(min_length=1, max_length=2048, examples=["https://hooks.example.com/spaces"],
                      description="http:// or https://; public addresses only unless the server allows others")
     event_types: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=50,
-                                   description="Space event names (SpaceLaunched, UserRemoved, …) or *")
+                                   description="Space event names (SpaceLaunched, UserRemoved, …) or *",
+                                   json_schema_extra={"items": {"enum": ["*", *EVENT_TYPES]}})
     secret: str | None = Field(None, max_length=200, description="whsec_ and base64 of 24 to 64 "
-                               "bytes; generated when left out")
+                               "bytes; generated when left out",
+                               json_schema_extra={"pattern": SECRET_PATTERN})
 
 
 class WebhookView(BaseModel):

@@ -1,10 +1,12 @@
 """The OpenAPI document tells the truth: schemathesis runs every check it has against
-`spaces serve`, with a user's token and then an auditor's, on a bounded number of examples
-(its example, coverage, fuzzing and stateful phases). Left out, and why:"""
+`spaces serve`, with a user's token and then an auditor's (the audit and webhook
+endpoints), on a bounded number of examples (its example, coverage, fuzzing and stateful
+phases). Left out, and why:"""
 
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 from tests.support import BIN, Server, register, spaces
 
@@ -22,11 +24,14 @@ NO_SDP = "audio/(publish|listen)$|^PATCH .*/audio/sessions/"
 # a signed-in caller's notification stream never ends (tests/unit/test_http_notifications.py
 # reads it)
 ENDLESS = "^GET /v1/notifications/stream$"
+DEAD_END = "http://127.0.0.1:9/spaces-hook"  # the discard port: nothing answers
 
 
-def schemathesis(url: str, token: str, *paths: str) -> subprocess.CompletedProcess:
+def schemathesis(url: str, token: str, *paths: str, config: Path | None = None
+                 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(BIN / "st"), "run", f"{url}/openapi.json", "--checks", "all",
+        [str(BIN / "st"), *(("--config-file", str(config)) if config else ()),
+         "run", f"{url}/openapi.json", "--checks", "all",
          "--exclude-checks", ",".join(DEVIATIONS),
          "--max-examples", "10", "--workers", "1", "--seed", "1",
          "-H", f"Authorization: Bearer {token}", *paths],
@@ -35,7 +40,8 @@ def schemathesis(url: str, token: str, *paths: str) -> subprocess.CompletedProce
 
 def test_schemathesis_finds_nothing_the_openapi_document_does_not_say(tmp_path):
     server = Server(tmp_path / "data", {"SPACES_READ_YOUR_WRITES_TIMEOUT": "0.2",
-                                        "SPACES_SIGNUP_BURST": "100000"})
+                                        "SPACES_SIGNUP_BURST": "100000",
+                                        "SPACES_WEBHOOKS_ALLOW_PRIVATE": "1"})
     http = server.start()
     try:
         user = register(http, "tester")
@@ -43,7 +49,16 @@ def test_schemathesis_finds_nothing_the_openapi_document_does_not_say(tmp_path):
                             f"{NO_SDP}|{ENDLESS}|^[A-Z]+ /v1/audit")
         assert done.returncode == 0, done.stdout[-6000:]
         auditor = spaces("auditor-token", "ann", data_dir=server.data_dir).strip()
-        done = schemathesis(server.url, auditor, "--include-path-regex", "^/v1/audit")
+        # the webhook endpoints with an endpoint that exists and URLs that resolve (nothing
+        # listens there: its deliveries fail and wait for their retries)
+        hook = http.post("/v1/webhooks", json={"url": DEAD_END},
+                         headers={"Authorization": f"Bearer {auditor}"})
+        assert hook.status_code == 201, hook.text
+        config = tmp_path / "schemathesis.toml"
+        config.write_text(f'[parameters]\nwebhook_id = "{hook.json()["id"]}"\n'
+                          f'"body.url" = "{DEAD_END}"\n')
+        done = schemathesis(server.url, auditor, "--include-path-regex", "^/v1/(audit|webhooks)",
+                            config=config)
         assert done.returncode == 0, done.stdout[-6000:]
     finally:
         server.stop()
