@@ -1,19 +1,21 @@
 """Simulated HLS listeners through nginx: `spaces serve` (its media node takes no WebRTC
-listener, `SPACES_HLS=always`) with Debian's nginx in front (scripts/nginx/spaces.conf), one
-live Space with two aiortc speakers (a tone burst on some 500 ms beats, a steady tone), and
-1,000, 5,000 and 10,000 listeners doing what hls.js does in low-latency mode: blocking
-playlist reloads and part fetches (bench/hls_load, Go, built here with `go build` and run
-as a process of its own, so that its CPU is counted apart). Prints, per row: requests that
-reached the origin per segment (counted by a pass-through between nginx and the API), CPU
-of the origin, of nginx and of the load generator (cores), p99 part fetch time, listeners
-whose playback would stall (a part later than its play time), glass-to-glass latency (a
-burst's start at the speaker -> its start in the decoded HLS audio as a player started
-PART-HOLD-BACK behind the live edge it joined at plays it; timed by --probes decoding
-listeners in this process, joining at moments spread over the ramp), and side by side the
-WebRTC listeners the same CPU would carry (bench/media.py's listeners per core). Below the
-table: the detail (origin requests by kind and per URL, answers by status, part age at
-arrival, errors, connections), and the glass-to-glass of every simulated listener (the
-probes' speaker -> origin delay plus how far each listener plays behind the origin).
+listener, `SPACES_HLS=always`) with Debian's nginx in front (scripts/nginx/spaces.conf),
+one live Space with two aiortc speakers (a tone burst on some 500 ms beats, a steady
+tone), and 1,000, 5,000 and 10,000 listeners doing what hls.js does in low-latency mode:
+blocking playlist reloads and part fetches (bench/hls_load, Go, built here with `go build`
+and run as processes of their own, so that its CPU is counted apart: one per 4,000
+listeners, whose two connections each keep it under this container's 20,000 open files a
+process). Prints, per row: requests that reached the origin per segment (counted by a
+pass-through between nginx and the API), CPU of the origin, of nginx and of the load
+generator (cores), p99 part fetch time, listeners whose playback would stall (a part later
+than its play time), glass-to-glass latency (a burst's start at the speaker -> its start
+in the decoded HLS audio as a player started PART-HOLD-BACK behind the live edge it joined
+at plays it; timed by --probes decoding listeners in this process, joining at moments
+spread over the ramp), and side by side the WebRTC listeners the same CPU would carry
+(bench/media.py's listeners per core). Below the table: the detail (origin requests by
+kind and per URL, answers by status, part age at arrival, errors, connections), and the
+glass-to-glass of every simulated listener (the probes' speaker -> origin delay plus how
+far each listener plays behind the origin).
 
 Run: .venv/bin/python bench/hls.py                  (three rows, a few minutes)
      .venv/bin/python bench/hls.py --quick          (a smoke run: 50 listeners, as in CI)
@@ -60,6 +62,9 @@ TICKS = os.sysconf("SC_CLK_TCK")
 # shared packets") with 200 WebRTC listeners carried 347 listeners per core of media CPU.
 WEBRTC_LISTENERS_PER_CORE = 347
 PART = re.compile(r"part-(\d+)\.(\d+)\.m4s")
+# listeners per generator process: two connections each, under this container's limit of
+# 20,000 open files a process
+GENERATOR_LISTENERS = 4_000
 
 
 # ---- CPU of process trees ----
@@ -436,6 +441,36 @@ def glass_to_glass(sent: list[float], heard: list[float], span: float = 4.0,
 
 # ---- the run ----
 
+def shares(total: int, parts: int) -> list[int]:
+    """`total` split into `parts` as even as can be."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def merged(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of several generator processes as one: counts summed, highs and p99s the
+    highest of them, lows the lowest, medians the median of theirs (close, not exact)."""
+    if len(results) == 1:
+        return results[0]
+    into: dict[str, Any] = {}
+    for key, first in results[0].items():
+        values = [r[key] for r in results if r.get(key) is not None]
+        if key == "event" or not values:
+            into[key] = first
+        elif isinstance(first, dict):
+            into[key] = dict(sum((collections.Counter(v) for v in values), collections.Counter()))
+        elif isinstance(first, list):
+            into[key] = [item for v in values for item in v][:20]
+        elif key.endswith(("_p99_ms", "_max_ms")):
+            into[key] = max(values)
+        elif key.endswith("_min_ms") or key == "window_s":
+            into[key] = min(values)
+        elif key.endswith("_p50_ms"):
+            into[key] = statistics.median(values)
+        else:
+            into[key] = sum(values)
+    return into
+
+
 def raise_open_files(wanted: int) -> int:
     """The generator opens ~2 connections per listener (it is started from here)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -535,47 +570,68 @@ class Bench:
 
         probe_task = asyncio.gather(*(join(p, i * ramp / len(probes)) for i, p in enumerate(probes)))
         log = open(self.where / f"hls-load-{listeners}.log", "w")
-        command = [str(binary), "-base", cache + hls, "-listeners", str(listeners), "-ramp", str(ramp),
-                   "-settle", str(settle), "-measure", str(measure)] + (["-hint"] if args.hint else [])
-        generator = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE,
-                                                         stderr=log)
-        result: dict[str, Any] = {}
+        generators = []
+        for share in shares(listeners, math.ceil(listeners / GENERATOR_LISTENERS)):
+            command = [str(binary), "-base", cache + hls, "-listeners", str(share), "-ramp", str(ramp),
+                       "-settle", str(settle), "-measure", str(measure)] + (["-hint"] if args.hint else [])
+            generators.append(await asyncio.create_subprocess_exec(
+                *command, stdout=asyncio.subprocess.PIPE, stderr=log))
+        results: list[dict[str, Any]] = []
         try:
-            clock = CpuClock({"origin": server.process.pid, "nginx": nginx_pid, "generator": generator.pid},
+            clock = CpuClock({"origin": server.process.pid, "nginx": nginx_pid,
+                              **{f"generator {i}": g.pid for i, g in enumerate(generators)}},
                              alone={"bench": os.getpid()})
             marks: dict[str, Any] = {}
+            seen: collections.Counter[str] = collections.Counter()
+            messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+            async def relay(generator: asyncio.subprocess.Process) -> None:
+                assert generator.stdout is not None
+                while line := await generator.stdout.readline():
+                    await messages.put(json.loads(line))
+                await messages.put({"event": "gone"})
+
+            readers = [asyncio.create_task(relay(g)) for g in generators]
             deadline = time.monotonic() + ramp + settle + measure + 60
-            while time.monotonic() < deadline:
-                line = await asyncio.wait_for(generator.stdout.readline(), deadline - time.monotonic())
-                if not line:
-                    break
-                message = json.loads(line)
-                if message["event"] in ("measure_start", "measure_end"):
-                    marks[message["event"]] = (time.monotonic(), clock.read(), proxy.snapshot(),
-                                               stream_position(state))
-                    if message["event"] == "measure_end":
+            gone = 0
+            while gone < len(generators) and len(results) < len(generators):
+                message = await asyncio.wait_for(messages.get(), deadline - time.monotonic())
+                event = message["event"]
+                seen[event] += 1
+                # the window: from the last generator's start to the first one's end
+                if (event == "measure_start" and seen[event] == len(generators)) or \
+                        (event == "measure_end" and seen[event] == 1):
+                    marks[event] = (time.monotonic(), clock.read(), proxy.snapshot(),
+                                    stream_position(state))
+                    if event == "measure_end":
                         stop.set()
-                elif message["event"] == "result":
-                    result = message
-                    break
-            await asyncio.wait_for(generator.wait(), 15)
+                elif event == "result":
+                    results.append(message)
+                elif event == "gone":
+                    gone += 1
+            await asyncio.wait_for(asyncio.gather(*(g.wait() for g in generators)), 15)
+            for reader in readers:
+                reader.cancel()
         finally:
             stop.set()
-            if generator.returncode is None:
-                generator.kill()
-                await generator.wait()
+            for generator in generators:
+                if generator.returncode is None:
+                    generator.kill()
+                    await generator.wait()
             log.close()
             try:
                 await asyncio.wait_for(probe_task, 20)
             except TimeoutError:
                 probe_task.cancel()
-        if not result or "measure_start" not in marks or "measure_end" not in marks:
+        if len(results) < len(generators) or "measure_start" not in marks or "measure_end" not in marks:
             raise RuntimeError(f"the load generator gave no result: "
                                f"{(self.where / f'hls-load-{listeners}.log').read_text()[-2000:]}")
+        result = merged(results)
         (t_start, cpu_start, (targets_start, statuses_start), pos_start) = marks["measure_start"]
         (t_end, cpu_end, (targets_end, statuses_end), pos_end) = marks["measure_end"]
         elapsed = t_end - t_start
         cores = {name: (cpu_end[name] - cpu_start[name]) / elapsed for name in cpu_end}
+        cores["generator"] = sum(v for name, v in cores.items() if name.startswith("generator "))
         targets = targets_end - targets_start
         hls_targets = {t: n for t, n in targets.items() if "/hls/" in t}
         statuses = statuses_end - statuses_start
