@@ -144,6 +144,9 @@ class SpaceView(SpaceSummary):
     reminder_count: int = Field(0, description="people who asked to hear when it goes live")
     reminded: bool | None = Field(None, description="whether you set a reminder (signed in only)")
     following_host: bool | None = Field(None, description="whether you follow the host (signed in only)")
+    host_go_live_notifications: bool | None = Field(
+        None, description="whether you hear when the host goes live: you follow them and did not "
+        "switch that off (signed in only)")
 
 
 class SpacePage(BaseModel):

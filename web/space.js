@@ -140,6 +140,11 @@ export function patchMine() {
       buttons.push(h("button", { class: "quiet", "aria-pressed": String(!!v.following_host),
         onclick: () => toggle(`/v1/accounts/${me()}/following/${v.host.id}`, v.following_host) },
         `${v.following_host ? "Following" : "Follow"} @${v.host.handle}`));
+      if (v.following_host) {
+        const on = !!v.host_go_live_notifications;
+        buttons.push(h("button", { class: "quiet", "aria-pressed": String(on), "aria-label": `Go-live notifications from @${v.host.handle}`,
+          onclick: () => toggle(`/v1/accounts/${me()}/following/${v.host.id}/notifications`, on) }, on ? "🔔 On" : "🔕 Off"));
+      }
     }
   }
   // Rebuilt only when what it offers changes, so a focused button keeps its focus.

@@ -186,10 +186,17 @@ def test_the_host_schedules_and_followers_see_the_upcoming_space(client):
                         headers=host.auth).json()
     (upcoming,) = client.get("/v1/feed", params={"after": done["position"]}, headers=fan.auth).json()["items"]
     assert upcoming["id"] == space and upcoming["state"] == "created"
-    detail = client.get(f"/v1/spaces/{space}", headers=fan.auth).json()
-    assert detail["following_host"] is True
-    assert client.get(f"/v1/spaces/{space}", headers=host.auth).json()["following_host"] is False
-    assert client.get(f"/v1/spaces/{space}").json()["following_host"] is None  # nobody signed in
+    def follow_state(caller=None) -> tuple:
+        view = client.get(f"/v1/spaces/{space}", headers=caller.auth if caller else None).json()
+        return view["following_host"], view["host_go_live_notifications"]
+
+    assert follow_state(fan) == (True, True)
+    assert follow_state(host) == (False, False)
+    assert follow_state() == (None, None)  # nobody signed in
+    switched = client.delete(f"/v1/accounts/{fan.id}/following/{host.id}/notifications",
+                             headers=fan.auth).json()
+    client.get("/v1/feed", params={"after": switched["position"]}, headers=fan.auth)
+    assert follow_state(fan) == (True, False)
     assert upcoming["scheduled_for"].startswith(soon.astimezone(timezone.utc).isoformat()[:19])
     assert_problem(client.patch(f"/v1/spaces/{space}", json={"scheduled_for": soon.isoformat()},
                                 headers=fan.auth), 403)
