@@ -131,10 +131,11 @@ def _space(space: Space, caller: Caller | None, system: System) -> SpaceView:
     me = str(caller.account_id) if caller and caller.account_id else None
     details["reminder_count"], reminded = reminders_of(system.views, space_id, me)
     details["reminded"] = reminded if me else None
-    following = bool(me) and follows(system.views, me, row["host_id"])
-    details["following_host"] = following if me else None
-    details["host_go_live_notifications"] = (
-        following and not go_live_muted(system.views, me, row["host_id"]) if me else None)
+    if me:
+        following = follows(system.views, me, row["host_id"])
+        details["following_host"] = following
+        details["host_go_live_notifications"] = following and not go_live_muted(
+            system.views, me, row["host_id"])
     if is_moderator(row, cohosts, caller):
         details["speak_requests"] = people(queries.speak_requests(space_id))
         details["open_invitations"] = open_invitees(system.views, space_id)
