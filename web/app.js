@@ -76,11 +76,11 @@ async function spacePage(id) {
   });
 }
 
+const match = location.pathname.match(/^\/s\/([0-9a-f-]+)$/);
 if (session) {
   $("#me").textContent = `@${session.handle}`;
-  bell($("header"));
+  bell($("header"), !match);
 }
-const match = location.pathname.match(/^\/s\/([0-9a-f-]+)$/);
 if (match) spacePage(match[1]);
 else if (location.pathname === "/notifications" && session) notificationsPage(app);
 else home(app);

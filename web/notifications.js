@@ -6,7 +6,10 @@ import { api, follow } from "./transport.js";
 const arrivals = new EventTarget();  // the page listens here for notifications as they arrive
 let showUnread = () => {};
 
-export function bell(header) {
+// `live`: kept up by the notification stream. A Space's page has the Space's stream open
+// already, and browsers give a server six HTTP/1.1 connections in all, so a few tabs with
+// two streams each would leave none for requests: there the count is read once a minute.
+export function bell(header, live) {
   const count = h("span", { class: "badge count", hidden: true });
   const link = h("a", { id: "bell", href: "/notifications", "aria-label": "Notifications" }, "🔔", count);
   header.insertBefore(link, $("#me"));
@@ -15,6 +18,12 @@ export function bell(header) {
     count.textContent = unread;
     link.setAttribute("aria-label", unread ? `Notifications, ${unread} unread` : "Notifications");
   };
+  if (!live) {
+    const read = () => api("/v1/notifications?limit=1").then(({ data }) => showUnread(data.unread_count), () => {});
+    read();
+    setInterval(read, 60_000);
+    return;
+  }
   follow("/v1/notifications/stream", {
     unread: (data) => showUnread(data.count),
     notification: (item) => arrivals.dispatchEvent(new CustomEvent("notification", { detail: item })),

@@ -42,7 +42,10 @@ def test_a_follower_with_a_reminder_is_told_once_and_the_host_reads_how_it_went(
     expect(fan.get_by_role("button", name="Reminder set")).to_be_visible()
     expect(fan.locator("#reminders")).to_have_text(" · 1 person wants a reminder")
 
-    # the launch reaches the fan's bell live; following and a reminder make one notification
+    # the launch reaches the fan's bell live (on the home page: a Space's page reads the
+    # count once a minute); following and a reminder make one notification
+    fan.goto(server.url)
+    expect(fan.locator("#bell")).to_have_attribute("aria-label", "Notifications")
     host.get_by_role("button", name="Launch").click()
     expect(fan.locator("#bell .count")).to_have_text("1")
     fan.locator("#bell").click()
