@@ -143,6 +143,8 @@ class SpaceView(SpaceSummary):
     open_invitations: list[UUID] | None = Field(None, description="shown to the host and co-hosts only")
     reminder_count: int = Field(0, description="people who asked to hear when it goes live")
     reminded: bool | None = Field(None, description="whether you set a reminder (signed in only)")
+    asked_to_speak: bool | None = Field(None, description="whether you asked to speak and wait "
+                                        "for an answer (signed in only)")
     following_host: bool | None = Field(None, description="whether you follow the host (signed in only)")
     host_go_live_notifications: bool | None = Field(
         None, description="whether you hear when the host goes live: you follow them and did not "

@@ -132,6 +132,9 @@ class StreamHub:
         if isinstance(event, Space.SpeakRequested):
             return [Message("speak_request", {"user_id": str(event.user_id)}, version,
                             to=_moderators(space))]
+        if isinstance(event, Space.SpeakRequestWithdrawn):  # the asker hears of a dismissal
+            return [Message("speak_request", {"user_id": str(event.user_id), "withdrawn": True},
+                            version, to=_moderators(space) | {str(event.user_id)})]
         if isinstance(event, Space.SpeakerInvited):
             return [Message("invitation", {"space_id": str(space.id)}, version,
                             to=frozenset({str(event.user_id)}))]

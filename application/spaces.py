@@ -304,6 +304,13 @@ class SpacesApplication(KeyringCommands):
         self._save(space_id, space)
 
     @command
+    def withdraw_speak_request(self, space_id: UUID, actor: UUID, user_id: UUID) -> None:
+        space = self.space(space_id)
+        space.withdraw_speak_request(actor, user_id,
+                                     actor_is_blocked=self._blocked_cohost(space, actor))
+        self._save(space_id, space)
+
+    @command
     def grant_speaker(self, space_id: UUID, actor: UUID, user_id: UUID) -> None:
         space = self.space(space_id)
         self._require_account(user_id)

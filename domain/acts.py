@@ -25,6 +25,7 @@ ACTS: dict[type, Act] = {
     Space.InvitationAccepted: Act("invitation_accepted", "user_id", "user_id"),
     Space.InvitationDeclined: Act("invitation_declined", "user_id", "user_id"),
     Space.SpeakRequested: Act("speak_requested", "user_id", "user_id"),
+    Space.SpeakRequestWithdrawn: Act("speak_request_withdrawn", "withdrawn_by", "user_id"),
     Space.SpeakerGranted: Act("speaker_granted", "granted_by", "user_id"),
     Space.SpeakerRevoked: Act("speaker_revoked", "revoked_by", "user_id"),
     Space.SpeakerLeftStage: Act("speaker_left_stage", "user_id", "user_id"),

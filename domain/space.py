@@ -47,6 +47,7 @@ class Space(FlatCopy, Aggregate):
     InvitationAccepted: ClassVar[type[Any]]
     InvitationDeclined: ClassVar[type[Any]]
     SpeakRequested: ClassVar[type[Any]]
+    SpeakRequestWithdrawn: ClassVar[type[Any]]
     SpeakerGranted: ClassVar[type[Any]]
     SpeakerRevoked: ClassVar[type[Any]]
     SpeakerLeftStage: ClassVar[type[Any]]
@@ -211,6 +212,21 @@ class Space(FlatCopy, Aggregate):
     @event("SpeakRequested", topic="spaces:SpeakRequested")
     def _speak_requested(self, user_id: UUID) -> None:
         self.speak_requests.add(user_id)
+
+    def withdraw_speak_request(self, actor: UUID, user_id: UUID, *,
+                               actor_is_blocked: bool = False) -> None:
+        """The one who asked lowers their hand (actor == user_id), or the host or a co-host
+        dismisses the request."""
+        self._require_not_ended()
+        if actor != user_id:
+            self._require_moderator(actor, actor_is_blocked, user_id)
+        if user_id not in self.speak_requests:
+            raise RuleBroken("There is no request to speak from this user to withdraw.")
+        self._speak_request_withdrawn(user_id=user_id, withdrawn_by=actor)
+
+    @event("SpeakRequestWithdrawn", topic="spaces:SpeakRequestWithdrawn")
+    def _speak_request_withdrawn(self, user_id: UUID, withdrawn_by: UUID) -> None:
+        self.speak_requests.discard(user_id)
 
     # -- the stage -------------------------------------------------------------------------
 

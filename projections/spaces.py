@@ -94,6 +94,11 @@ class SpacesProjection(Projection):
             (text(event.originator_id), text(event.user_id), text(event.timestamp)),
         )
 
+    @handles(Space.SpeakRequestWithdrawn)
+    def speak_request_withdrawn(self, event: Any, position: int, cursor: Cursor) -> None:
+        cursor.execute("DELETE FROM speak_requests WHERE space_id = ? AND user_id = ?",
+                       (text(event.originator_id), text(event.user_id)))
+
     @handles(Space.InvitationAccepted, Space.SpeakerGranted)
     def seated(self, event: Any, position: int, cursor: Cursor) -> None:
         space_id, user_id = text(event.originator_id), text(event.user_id)
@@ -213,6 +218,10 @@ class SpaceQueries:
             "LEFT JOIN accounts a ON a.id = r.user_id WHERE r.space_id = ? ORDER BY r.requested_at",
             (space_id,),
         )
+
+    def asked_to_speak(self, space_id: str, user_id: str) -> bool:
+        return self.views.row("SELECT 1 AS yes FROM speak_requests WHERE space_id = ? AND "
+                              "user_id = ?", (space_id, user_id)) is not None
 
     def live(self, limit: int, before: int | None) -> list[dict[str, Any]]:
         # two statements: a prepared plan cannot use the index through "? IS NULL OR"

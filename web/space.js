@@ -126,7 +126,9 @@ export function patchMine() {
     if (speaker && !isHost()) buttons.push(h("button", { class: "quiet", onclick: () => call(`/speakers/${me()}`, { method: "DELETE" }) }, "Leave the stage"));
     if (isCohost()) buttons.push(h("button", { class: "quiet", onclick: () => call(`/cohosts/${me()}`, { method: "DELETE" }) }, "Step down as co-host"));
     if (session && !speaker && v.state === "live") {
-      buttons.push(h("button", { class: "quiet", onclick: () => call("/speak-requests").then(() => say("The host has your request.")) }, "Request to speak"));
+      buttons.push(v.asked_to_speak
+        ? h("button", { class: "quiet", onclick: () => call(`/speak-requests/${me()}`, { method: "DELETE" }).then(() => changed("acted")) }, "Lower your hand")
+        : h("button", { class: "quiet", onclick: () => call("/speak-requests").then(() => { say("The host has your request."); changed("acted"); }) }, "Request to speak"));
     }
     if (session && room.invited && !speaker) {
       buttons.push(h("button", { onclick: () => answer("accept") }, "Accept invitation"),
@@ -176,7 +178,9 @@ function patchQueue() {
   $("#requests").hidden = !asking.length;
   patchList($("#queue"), asking, (p) => p.id,
     (p) => h("li", { class: "card" }, h("span", { class: "asker" }),
-      h("button", { onclick: () => call(`/speakers/${p.id}`, { method: "PUT" }) }, `Grant @${p.handle}`)),
+      h("span", { class: "row" },
+        h("button", { onclick: () => call(`/speakers/${p.id}`, { method: "PUT" }) }, `Grant @${p.handle}`),
+        h("button", { class: "quiet", onclick: () => call(`/speak-requests/${p.id}`, { method: "DELETE" }) }, `Dismiss @${p.handle}`))),
     (item, p) => { item.firstChild.textContent = `@${p.handle} asks to speak`; });
 }
 

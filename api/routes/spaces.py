@@ -132,6 +132,7 @@ def _space(space: Space, caller: Caller | None, system: System) -> SpaceView:
     details["reminder_count"], reminded = reminders_of(system.views, space_id, me)
     details["reminded"] = reminded if me else None
     if me:
+        details["asked_to_speak"] = queries.asked_to_speak(space_id, me)
         following = follows(system.views, me, row["host_id"])
         details["following_host"] = following
         details["host_go_live_notifications"] = following and not go_live_muted(

@@ -38,6 +38,15 @@ async def request_to_speak(space_id: str, caller: CurrentUser, system: SystemDep
     return await done(system, system.app.request_to_speak, parse_id(space_id), caller)
 
 
+@router.delete("/speak-requests/{user_id}", response_model=Done)
+async def withdraw_speak_request(space_id: str, user_id: str, caller: CurrentUser,
+                                 system: SystemDep) -> Done:
+    """The one who asked lowers their hand, or the host or a co-host dismisses the request
+    (409 when there is none)."""
+    return await done(system, system.app.withdraw_speak_request, parse_id(space_id), caller,
+                      parse_id(user_id, "account"))
+
+
 @router.put("/speakers/{user_id}", response_model=Done)
 async def grant(space_id: str, user_id: str, caller: CurrentUser, system: SystemDep) -> Done:
     """The host or a co-host brings someone onto the stage (answering their request, if any)."""

@@ -137,6 +137,22 @@ def test_the_host_sees_requests_and_invitations_others_do_not(client):
     assert public["speak_requests"] is None and public["open_invitations"] is None
     assert public["speakers"] == [{"id": host.id, "handle": "host", "muted": True}]
 
+    # the host dismisses the request; the asker can ask again, and lower their hand
+    request = f"/v1/spaces/{space}/speak-requests/{listener.id}"
+    assert_problem(client.delete(request, headers=guest.auth), 403)
+    done = client.delete(request, headers=host.auth).json()
+    as_host = client.get(f"/v1/spaces/{space}", params={"after": done["position"]},
+                         headers=host.auth).json()
+    assert as_host["speak_requests"] == []
+    assert_problem(client.delete(request, headers=host.auth), 409, "no request")
+    asked = client.post(f"/v1/spaces/{space}/speak-requests", headers=listener.auth).json()
+    assert client.get(f"/v1/spaces/{space}", params={"after": asked["position"]},
+                      headers=listener.auth).json()["asked_to_speak"] is True
+    done = client.delete(request, headers=listener.auth).json()
+    assert client.get(f"/v1/spaces/{space}", params={"after": done["position"]},
+                      headers=host.auth).json()["speak_requests"] == []
+    assert client.get(f"/v1/spaces/{space}", headers=listener.auth).json()["asked_to_speak"] is False
+
 
 def test_reactions_are_rate_limited_per_user(make_client):
     client = make_client(reaction_burst=3, reactions_per_second=0.5)

@@ -249,6 +249,26 @@ def test_granting_a_requester_closes_the_request():
         space.grant_speaker(HOST, listener, user_is_blocked=False)
 
 
+def test_a_request_to_speak_is_withdrawn_by_its_asker_or_dismissed_by_a_moderator():
+    space = live_space()
+    asker, other = uuid4(), uuid4()
+    space.request_to_speak(asker, actor_is_blocked=False, host_follows_actor=False)
+    with pytest.raises(NotAllowed):
+        space.withdraw_speak_request(other, asker)  # not theirs, and not a moderator
+    space.withdraw_speak_request(asker, asker)
+    with pytest.raises(RuleBroken, match="no request"):
+        space.withdraw_speak_request(HOST, asker)
+    space.request_to_speak(asker, actor_is_blocked=False, host_follows_actor=False)
+    space.withdraw_speak_request(HOST, asker)
+    assert asker not in space.speak_requests
+    withdrawn = [e for e in space.collect_events() if type(e).__name__ == "SpeakRequestWithdrawn"]
+    assert [e.withdrawn_by for e in withdrawn] == [asker, HOST]
+    space.request_to_speak(asker, actor_is_blocked=False, host_follows_actor=False)  # again
+    space.end(HOST)
+    with pytest.raises(SpaceHasEnded):
+        space.withdraw_speak_request(asker, asker)
+
+
 def test_the_host_revokes_and_a_speaker_leaves_but_the_host_stays():
     space = live_space()
     one, two = uuid4(), uuid4()

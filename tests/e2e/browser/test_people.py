@@ -73,6 +73,12 @@ def test_people_of_a_space_tapped_listed_and_patched(server, browsers):
             expect(page.locator(f"#roster [data-listener={handle}]")).to_be_visible()
     guest.get_by_role("button", name="Request to speak").click()
     expect(host.get_by_role("button", name="Grant @guest")).to_be_visible()
+    host.get_by_role("button", name="Dismiss @guest").click()  # the guest's page hears of it
+    expect(host.get_by_role("button", name="Grant @guest")).to_have_count(0)
+    guest.get_by_role("button", name="Request to speak").click()
+    guest.get_by_role("button", name="Lower your hand").click()
+    guest.get_by_role("button", name="Request to speak").click()
+    expect(host.get_by_role("button", name="Grant @guest")).to_be_visible()
     guest.get_by_role("button", name="React 🔥").click()
     expect(host.locator("#reactions")).to_contain_text("🔥 1")
     host.keyboard.type("tes")
