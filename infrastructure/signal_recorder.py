@@ -36,7 +36,8 @@ class SignalRecorder(BackgroundThread):
         self.capacity = capacity
         self.dropped = 0
         self._pending: list[tuple[str, str, str, dict[str, Any]]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the buffer
+        self._writing = threading.Lock()  # one flush at a time
         self._seq = itertools.count(1)
 
     def __call__(self, space_id: str, kind: str, payload: dict[str, Any]) -> None:
@@ -65,7 +66,13 @@ class SignalRecorder(BackgroundThread):
             log.exception("live signals lost at shutdown")
 
     def flush(self) -> None:
-        """Writes what is waiting, in one transaction; kept for the next try if it fails."""
+        """Writes what is waiting, in one transaction; kept for the next try if it fails.
+        Returns once everything heard before the call is written, also by a flush that
+        another thread had under way."""
+        with self._writing:
+            self._write()
+
+    def _write(self) -> None:
         with self._lock:
             batch, self._pending = self._pending, []
         if not batch:

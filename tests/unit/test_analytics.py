@@ -3,9 +3,11 @@ rebuild; who may read them, and when."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
+from infrastructure import signal_recorder
 from projections.analytics import listening, talk_seconds
 from tests.support import assert_problem, register
 from tests.unit.test_http_api import auditor_headers, live_space
@@ -75,3 +77,28 @@ def check_analytics_equal_a_rebuilds(client) -> None:
 def test_the_openapi_document_describes_analytics(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert "get" in paths["/v1/spaces/{space_id}/analytics"]
+
+
+def test_a_flush_returns_only_once_a_flush_already_under_way_has_written(monkeypatch):
+    """The analytics read flushes first: what the background flush took must be written
+    by then, not still on its way."""
+    order, writing, release = [], threading.Event(), threading.Event()
+
+    def write(views, presence, talking, reactions) -> None:
+        writing.set()
+        release.wait(5)
+        order.append(f"wrote {len(presence)}")
+
+    monkeypatch.setattr(signal_recorder.signals, "write", write)
+    recorder = signal_recorder.SignalRecorder(views=None)
+    recorder("space", "presence", {"listeners": 1, "change": "joined"})
+    background = threading.Thread(target=recorder.flush)
+    background.start()
+    assert writing.wait(5)
+    reader = threading.Thread(target=lambda: (recorder.flush(), order.append("read")))
+    reader.start()
+    reader.join(0.2)  # a flush that did not wait would have returned by now
+    release.set()
+    background.join(5)
+    reader.join(5)
+    assert order == ["wrote 1", "read"]
