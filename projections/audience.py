@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from application.ports import Cursor, Views
+from application.ports import Cursor
 from domain.people import Block, Follow
 from domain.space import Space
 from projections.base import Projection, handles, handles_in_bulk, insert_rows, text
@@ -82,9 +82,3 @@ class Audience(Projection):
     def handed_over(self, event: Any, position: int, cursor: Cursor) -> None:
         cursor.execute("UPDATE notification_hosts SET host_id = ? WHERE space_id = ?",
                        (text(event.to_host), text(event.originator_id)))
-
-
-def go_live_muted(views: Views, follower_id: str, host_id: str) -> bool:
-    """Whether the follower switched off go-live notifications from the host."""
-    return views.row("SELECT 1 AS yes FROM go_live_mutes WHERE host_id = ? AND follower_id = ?",
-                     (host_id, follower_id)) is not None

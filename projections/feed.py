@@ -125,11 +125,6 @@ def feed(views: Views, follower_id: str, limit: int, after: FeedCursor | None = 
     return rows[:limit]
 
 
-def follows(views: Views, follower_id: str, followee_id: str) -> bool:
-    return views.row("SELECT 1 AS yes FROM follows WHERE follower_id = ? AND followee_id = ?",
-                     (follower_id, followee_id)) is not None
-
-
 _many: OrderedDict[tuple[int, str], float] = OrderedDict()  # (views, reader): known many until
 MANY_KEPT, MANY_SECONDS = 100_000, 60.0
 

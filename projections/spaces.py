@@ -219,9 +219,16 @@ class SpaceQueries:
             (space_id,),
         )
 
-    def asked_to_speak(self, space_id: str, user_id: str) -> bool:
-        return self.views.row("SELECT 1 AS yes FROM speak_requests WHERE space_id = ? AND "
-                              "user_id = ?", (space_id, user_id)) is not None
+    def viewer(self, space_id: str, host_id: str, user_id: str) -> dict[str, bool]:
+        """What the Space's page shows a signed-in viewer of their own: whether they asked
+        to speak, follow the host, and switched the host's go-live notifications off."""
+        row = self.views.row(
+            "SELECT EXISTS (SELECT 1 FROM speak_requests WHERE space_id = ? AND user_id = ?) "
+            "AS asked, EXISTS (SELECT 1 FROM follows WHERE follower_id = ? AND followee_id = ?) "
+            "AS following, EXISTS (SELECT 1 FROM go_live_mutes WHERE host_id = ? AND "
+            "follower_id = ?) AS muted",
+            (space_id, user_id, user_id, host_id, host_id, user_id))
+        return {key: bool(value) for key, value in (row or {}).items()}
 
     def live(self, limit: int, before: int | None) -> list[dict[str, Any]]:
         # two statements: a prepared plan cannot use the index through "? IS NULL OR"

@@ -26,8 +26,7 @@ from api.schemas import (
     SpaceView,
 )
 from api.visibility import is_moderator, readable_space, space_row
-from projections.audience import go_live_muted
-from projections.feed import FeedCursor, feed, follows
+from projections.feed import FeedCursor, feed
 from projections.inbox import open_invitees
 from projections.reminders import reminders_of
 from projections.search import search
@@ -132,11 +131,9 @@ def _space(space: Space, caller: Caller | None, system: System) -> SpaceView:
     details["reminder_count"], reminded = reminders_of(system.views, space_id, me)
     details["reminded"] = reminded if me else None
     if me:
-        details["asked_to_speak"] = queries.asked_to_speak(space_id, me)
-        following = follows(system.views, me, row["host_id"])
-        details["following_host"] = following
-        details["host_go_live_notifications"] = following and not go_live_muted(
-            system.views, me, row["host_id"])
+        mine = queries.viewer(space_id, row["host_id"], me)
+        details.update(asked_to_speak=mine["asked"], following_host=mine["following"],
+                       host_go_live_notifications=mine["following"] and not mine["muted"])
     if is_moderator(row, cohosts, caller):
         details["speak_requests"] = people(queries.speak_requests(space_id))
         details["open_invitations"] = open_invitees(system.views, space_id)
