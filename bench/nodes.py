@@ -152,7 +152,9 @@ async def measure(database_url: str, nodes: int, listeners: int, seconds: float,
     capacity = -(-listeners // nodes) + 3 if nodes > 1 else listeners + 10
     with TemporaryDirectory(prefix="bench-nodes-") as where:
         run = Run(database_url, Path(where), nodes, capacity)
-        async with httpx.AsyncClient(timeout=30) as web:
+        # idle connections dropped before uvicorn's 5 s keep-alive closes them: else a
+        # request after a quiet spell (a failover) can go out on one being closed
+        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(keepalive_expiry=2)) as web:
             try:
                 await run.start(web)
                 probes: dict[str, Probe] = {}
