@@ -472,7 +472,7 @@ def merged(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def raise_open_files(wanted: int) -> int:
-    """The generator opens ~2 connections per listener (it is started from here)."""
+    """Each generator opens ~2 connections per listener (they are started from here)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     ceiling = int(Path("/proc/sys/fs/nr_open").read_text()) if Path("/proc/sys/fs/nr_open").exists() else hard
     target = min(max(wanted, soft), ceiling)
@@ -560,7 +560,7 @@ class Bench:
         ramp = max(2.0, listeners / 1000)
         settle = 4.0
         measure = args.seconds or (10.0 if args.quick else 30.0)
-        raise_open_files(3 * listeners + 4096)
+        raise_open_files(3 * min(listeners, GENERATOR_LISTENERS) + 4096)  # per generator
         stop = asyncio.Event()
         probes = [HlsProbe(cache, hls) for _ in range(args.probes)]
 
